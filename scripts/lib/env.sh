@@ -1,0 +1,141 @@
+# shellcheck shell=bash
+# Shared by scripts/test, scripts/develop and scripts/bench: provisions a Python >= 3.14.2
+# environment with the pinned requirements, and runs commands inside it.
+#
+# - A real Python >= 3.14.2 on the machine (python3.14, python3, or one that uv already has)
+#   is used directly, with a virtualenv in the cache.
+# - Otherwise a minimal Debian sid root with python3.14 is bootstrapped into the cache
+#   (debootstrap, ~30 s) and commands run there with chroot. The checkout is bind-mounted at
+#   the same path inside the root, in a private mount and PID namespace: when the command
+#   ends or is interrupted, every mount and every process it started goes away with it.
+#
+# The cache lives outside the checkout (LINKY_CACHE_DIR, default /var/cache/linky-ha-dev)
+# so it is reused by later runs and by CI on the same machine.
+
+LINKY_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+LINKY_CACHE_DIR=${LINKY_CACHE_DIR:-/var/cache/linky-ha-dev}
+LINKY_MIN_PYTHON=3.14.2
+LINKY_DEBIAN_MIRROR=${LINKY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+LINKY_ROOT="$LINKY_CACHE_DIR/root"
+LINKY_ROOT_VENV=/opt/linky-venv
+LINKY_MODE=""   # "host" or "chroot", set by linky_env_provision
+LINKY_HOST_VENV="$LINKY_CACHE_DIR/venv"
+
+linky_log() { printf '[linky-env] %s\n' "$*" >&2; }
+
+# Prints the path of a host Python >= LINKY_MIN_PYTHON, if there is one.
+_linky_find_host_python() {
+  local candidate path
+  for candidate in python3.14 python3.15 python3.16 python3; do
+    path=$(command -v "$candidate" 2>/dev/null) || continue
+    if "$path" -c "import sys; sys.exit(0 if sys.version_info >= (3, 14, 2) else 1)" 2>/dev/null; then
+      echo "$path"; return 0
+    fi
+  done
+  if command -v uv >/dev/null 2>&1; then
+    path=$(uv python find --no-python-downloads ">=$LINKY_MIN_PYTHON" 2>/dev/null) && [ -n "$path" ] && {
+      echo "$path"; return 0
+    }
+  fi
+  return 1
+}
+
+_linky_requirements_hash() {
+  cat "$LINKY_REPO/requirements_test.txt" "$LINKY_REPO/scripts/lib/env.sh" | sha256sum | cut -c1-16
+}
+
+_linky_bootstrap_root() {
+  if [ -x "$LINKY_ROOT/usr/bin/python3.14" ] && [ -f "$LINKY_ROOT/.linky-root-ok" ]; then
+    return 0
+  fi
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    linky_log "installing debootstrap"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
+  local tmp="$LINKY_CACHE_DIR/root.partial"
+  rm -rf "$tmp"
+  linky_log "bootstrapping a Debian sid root with python3.14 into $LINKY_ROOT (about 30 s)"
+  debootstrap --variant=minbase --include=python3.14,python3.14-venv,ca-certificates \
+    sid "$tmp" "$LINKY_DEBIAN_MIRROR" >"$LINKY_CACHE_DIR/debootstrap.log" 2>&1 || {
+      linky_log "debootstrap failed, see $LINKY_CACHE_DIR/debootstrap.log"; tail -n 20 "$LINKY_CACHE_DIR/debootstrap.log" >&2; return 1; }
+  touch "$tmp/.linky-root-ok"
+  rm -rf "$LINKY_ROOT"
+  mv "$tmp" "$LINKY_ROOT"
+}
+
+# Runs "$@" inside the root, in private mount and PID namespaces.
+_linky_chroot_run() {
+  cp /etc/resolv.conf "$LINKY_ROOT/etc/resolv.conf" 2>/dev/null || true
+  if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+    cp /etc/ssl/certs/ca-certificates.crt "$LINKY_ROOT/etc/ssl/certs/ca-certificates.crt"
+  fi
+  mkdir -p "$LINKY_ROOT$LINKY_REPO" "$LINKY_ROOT/dev" "$LINKY_ROOT/proc"
+  local shared_dir
+  shared_dir=$(cd "$LINKY_REPO/.." && pwd)/shared
+  local inner
+  # shellcheck disable=SC2016
+  inner='set -e
+root=$1; repo=$2; shared=$3; shift 3
+mount --rbind /dev "$root/dev"
+mount -t proc proc "$root/proc"
+mount --bind "$repo" "$root$repo"
+if [ -d "$shared" ]; then mkdir -p "$root$shared"; mount --bind "$shared" "$root$shared"; fi
+mkdir -p "$root/tmp"; mount -t tmpfs -o size=4g tmpfs "$root/tmp"
+cd "$repo"
+exec chroot "$root" /usr/bin/env -i \
+  HOME=/root PATH='"$LINKY_ROOT_VENV"'/bin:/usr/local/bin:/usr/bin:/bin \
+  LANG=C.UTF-8 TZ="${TZ:-UTC}" CI="${CI:-}" TERM="${TERM:-dumb}" \
+  PYTHONDONTWRITEBYTECODE=1 LINKY_IN_ROOT=1 LINKY_TEST_ARGS="${LINKY_TEST_ARGS:-}" \
+  /bin/sh -c "cd \"$repo\" && exec \"\$@\"" sh "$@"'
+  unshare --mount --propagation private --pid --fork --kill-child \
+    bash -c "$inner" inner "$LINKY_ROOT" "$LINKY_REPO" "$shared_dir" "$@"
+}
+
+# Provisions the environment (idempotent) and sets LINKY_MODE.
+linky_env_provision() {
+  mkdir -p "$LINKY_CACHE_DIR"
+  exec 9>"$LINKY_CACHE_DIR/.lock"
+  flock 9
+  local host_python want have
+  want=$(_linky_requirements_hash)
+  if host_python=$(_linky_find_host_python); then
+    LINKY_MODE=host
+    linky_log "using host Python $host_python"
+    if [ ! -x "$LINKY_HOST_VENV/bin/python" ]; then
+      "$host_python" -m venv "$LINKY_HOST_VENV"
+    fi
+    have=$(cat "$LINKY_HOST_VENV/.linky-req" 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+      linky_log "installing pinned test requirements"
+      "$LINKY_HOST_VENV/bin/pip" install -q --disable-pip-version-check -r "$LINKY_REPO/requirements_test.txt"
+      echo "$want" >"$LINKY_HOST_VENV/.linky-req"
+    fi
+  else
+    LINKY_MODE=chroot
+    linky_log "no Python >= $LINKY_MIN_PYTHON on this machine: using a Debian sid root in $LINKY_ROOT"
+    _linky_bootstrap_root
+    have=$(cat "$LINKY_ROOT$LINKY_ROOT_VENV/.linky-req" 2>/dev/null || true)
+    if [ "$want" != "$have" ]; then
+      linky_log "installing pinned test requirements into the root (about 1 min)"
+      _linky_chroot_run sh -c "
+        set -e
+        [ -x $LINKY_ROOT_VENV/bin/python ] || python3.14 -m venv $LINKY_ROOT_VENV
+        $LINKY_ROOT_VENV/bin/pip install -q --disable-pip-version-check -r requirements_test.txt
+        echo $want > $LINKY_ROOT_VENV/.linky-req"
+    fi
+  fi
+  flock -u 9
+  exec 9>&-
+}
+
+# Runs a command (looked up in the environment's PATH first) inside the environment.
+linky_run() {
+  case "$LINKY_MODE" in
+    host)
+      (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 "$@") ;;
+    chroot)
+      _linky_chroot_run "$@" ;;
+    *) linky_log "linky_env_provision was not called"; return 1 ;;
+  esac
+}
