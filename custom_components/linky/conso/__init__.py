@@ -1,0 +1,77 @@
+"""Conso API client (https://conso.boris.sh): typed, async, budgeted. No Home Assistant import."""
+
+from .budget import RequestBudget
+from .client import DEFAULT_BASE_URL, DEFAULT_USER_AGENT, ConsoApiClient
+from .errors import (
+    BudgetExhaustedError,
+    ConsoApiAuthError,
+    ConsoApiBannedError,
+    ConsoApiConnectionError,
+    ConsoApiError,
+    ConsoApiHistoryLimitError,
+    ConsoApiMalformedResponseError,
+    ConsoApiNoConsentError,
+    ConsoApiNoDataError,
+    ConsoApiNotHolderError,
+    ConsoApiRateLimitedError,
+    ConsoApiRequestError,
+    ConsoApiServerError,
+)
+from .models import PARIS, DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
+from .parsing import parse_daily, parse_error, parse_load_curve, parse_max_power
+from .planner import history_start, max_span_days, plan_requests
+from .token import (
+    ConsentToken,
+    ExpiredTokenError,
+    InvalidPdlError,
+    MalformedTokenError,
+    PdlNotInTokenError,
+    TokenError,
+    check_pdl,
+    is_valid_pdl,
+    normalize_pdl,
+    parse_token,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_USER_AGENT",
+    "PARIS",
+    "BudgetExhaustedError",
+    "ConsentToken",
+    "ConsoApiAuthError",
+    "ConsoApiBannedError",
+    "ConsoApiClient",
+    "ConsoApiConnectionError",
+    "ConsoApiError",
+    "ConsoApiHistoryLimitError",
+    "ConsoApiMalformedResponseError",
+    "ConsoApiNoConsentError",
+    "ConsoApiNoDataError",
+    "ConsoApiNotHolderError",
+    "ConsoApiRateLimitedError",
+    "ConsoApiRequestError",
+    "ConsoApiServerError",
+    "DailyEnergy",
+    "DateRange",
+    "EnergyInterval",
+    "ExpiredTokenError",
+    "InvalidPdlError",
+    "MalformedTokenError",
+    "MaxPower",
+    "MeasureType",
+    "PdlNotInTokenError",
+    "RequestBudget",
+    "TokenError",
+    "check_pdl",
+    "history_start",
+    "is_valid_pdl",
+    "max_span_days",
+    "normalize_pdl",
+    "parse_daily",
+    "parse_error",
+    "parse_load_curve",
+    "parse_max_power",
+    "parse_token",
+    "plan_requests",
+]
