@@ -1,0 +1,1 @@
+"""Tests of the energy maths (no Home Assistant)."""
