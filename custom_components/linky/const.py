@@ -20,6 +20,7 @@ CONF_PRODUCTION_PDL: Final = "production_pdl"
 CONF_DAILY_HISTORY_MONTHS: Final = "daily_history_months"
 CONF_HOURLY_HISTORY_MONTHS: Final = "hourly_history_months"
 CONF_REQUEST_CAP: Final = "request_cap"
+CONF_REMOVE_STATISTICS: Final = "remove_statistics"
 
 DEFAULT_DAILY_HISTORY_MONTHS: Final = 36
 DEFAULT_HOURLY_HISTORY_MONTHS: Final = 24

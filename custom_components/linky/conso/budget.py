@@ -93,6 +93,18 @@ class RequestBudget:
             candidates.append(self._sent[len(self._sent) - self.cap] + self.window)
         return max(candidates)
 
+    def available_at(self, count: int) -> datetime:
+        """The earliest time `count` requests may be sent within the cap (ignores pacing)."""
+        now = self._now()
+        self._prune(now)
+        candidates = [now]
+        if self._blocked_until is not None:
+            candidates.append(self._blocked_until)
+        excess = len(self._sent) + min(count, self.cap) - self.cap
+        if excess > 0:
+            candidates.append(self._sent[excess - 1] + self.window)
+        return max(candidates)
+
     # --- use ------------------------------------------------------------------------------
 
     async def acquire(self) -> None:

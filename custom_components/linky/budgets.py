@@ -1,0 +1,121 @@
+"""One request budget per Conso API base URL, shared by every meter of this instance.
+
+Conso API bans an IP that makes 100 requests in 12 hours. Every request this Home Assistant
+instance sends to one base URL (config flow validations, daily runs, back-fill, retries, for
+every meter) goes through the same `RequestBudget`, which is persisted with HA's `Store` so a
+restart never forgets what was already sent. The ban state (Cloudflare's 403 page) is kept
+here too: once banned, no entry polls that base URL until the user says the ban is lifted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
+from homeassistant.util.hass_dict import HassKey
+
+from .conso.budget import RequestBudget
+from .const import DEFAULT_REQUEST_CAP, DOMAIN, LOGGER
+
+STORAGE_KEY = f"{DOMAIN}.service"
+STORAGE_VERSION = 1
+SAVE_DELAY = 5  # seconds; a crash within this delay can lose at most the last few counts
+
+_DATA_KEY: HassKey[ServiceRegistry] = HassKey(f"{DOMAIN}_service")
+
+
+@dataclass
+class ServiceState:
+    """What this instance knows about one Conso API base URL."""
+
+    budget: RequestBudget
+    banned_at: datetime | None = None
+
+
+@dataclass
+class ServiceRegistry:
+    """All base URLs' states, persisted together."""
+
+    store: Store[dict[str, Any]]
+    services: dict[str, ServiceState] = field(default_factory=dict)
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @callback
+    def async_schedule_save(self) -> None:
+        """Persist soon (debounced)."""
+        self.store.async_delay_save(self._data_to_save, SAVE_DELAY)
+
+    @callback
+    def _data_to_save(self) -> dict[str, Any]:
+        data = dict(self.raw)
+        for url, state in self.services.items():
+            data[url] = {
+                "budget": state.budget.as_dict(),
+                "banned_at": state.banned_at.isoformat() if state.banned_at else None,
+            }
+        return data
+
+
+_LOCK_KEY: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_service_lock")
+
+
+async def _async_registry(hass: HomeAssistant) -> ServiceRegistry:
+    if (registry := hass.data.get(_DATA_KEY)) is not None:
+        return registry
+    lock = hass.data.setdefault(_LOCK_KEY, asyncio.Lock())
+    async with lock:
+        if (registry := hass.data.get(_DATA_KEY)) is not None:
+            return registry
+        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
+        raw = await store.async_load() or {}
+        registry = ServiceRegistry(store=store, raw=raw if isinstance(raw, dict) else {})
+        hass.data[_DATA_KEY] = registry
+        return registry
+
+
+def _normalize(base_url: str) -> str:
+    return base_url.rstrip("/")
+
+
+async def async_get_service_state(
+    hass: HomeAssistant, base_url: str, cap: int = DEFAULT_REQUEST_CAP
+) -> ServiceState:
+    """Return the (persisted) state of a base URL, creating it on first use.
+
+    `cap` is applied every time: the lowest cap asked for by any entry wins, so one entry
+    can never raise the cap that another entry relies on.
+    """
+    registry = await _async_registry(hass)
+    url = _normalize(base_url)
+    if (state := registry.services.get(url)) is None:
+        saved = registry.raw.get(url) or {}
+        budget = RequestBudget.from_dict(
+            saved.get("budget") or {}, cap=cap, now=dt_util.utcnow
+        )
+        banned_at = dt_util.parse_datetime(saved["banned_at"]) if saved.get("banned_at") else None
+        state = ServiceState(budget=budget, banned_at=banned_at)
+        registry.services[url] = state
+        budget.add_listener(registry.async_schedule_save)
+        LOGGER.debug("Request budget for %s: %s used", url, budget.used)
+    if cap < state.budget.cap:
+        state.budget.cap = cap
+    return state
+
+
+async def async_set_banned(hass: HomeAssistant, base_url: str, banned: bool) -> None:
+    """Record (or clear) a ban of this instance's IP by the service."""
+    registry = await _async_registry(hass)
+    state = await async_get_service_state(hass, base_url)
+    state.banned_at = dt_util.utcnow() if banned else None
+    registry.async_schedule_save()
+
+
+async def async_flush(hass: HomeAssistant) -> None:
+    """Write pending budget changes now (on unload/stop)."""
+    if (registry := hass.data.get(_DATA_KEY)) is not None:
+        await registry.store.async_save(registry._data_to_save())  # noqa: SLF001

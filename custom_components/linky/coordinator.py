@@ -1,0 +1,390 @@
+"""The Linky coordinator: schedules runs of the sync engine and publishes a snapshot.
+
+Home Assistant glue around `sync.MeterSync` (what to fetch) and `schedule` (when):
+
+- Setup makes no request: it restores the persisted state, checks it against the recorder
+  (healing the ledger if the recorder disagrees), then schedules the next run. Only a meter
+  that was never imported runs at once (the first import).
+- One daily run in the meter's slot between 06:00 and 10:00, one retry early in the
+  afternoon when yesterday is still missing or the run failed, back-fill runs whenever the
+  shared request budget has room above its reserve, and nothing at all once the service has
+  banned this IP.
+- `data` is a snapshot computed from the persisted state, without I/O, for the entities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
+from homeassistant.util import dt as dt_util
+
+from .budgets import ServiceState, async_set_banned
+from .conso.client import ConsoApiClient
+from .conso.models import PARIS, MaxPower
+from .conso.token import ConsentToken
+from .const import (
+    CONF_BASE_URL,
+    CONF_PDL,
+    CONSENT_EXPIRY_WARNING_DAYS,
+    DOMAIN,
+    ISSUE_BANNED,
+    ISSUE_CONSENT_EXPIRING,
+    ISSUE_CONSENT_REVOKED,
+    ISSUE_HOURLY_COLLECTION,
+    LOGGER,
+    SERIES_CONSUMPTION,
+    SERIES_PRODUCTION,
+)
+from .energy.ledger import SeriesLedger, plan_write
+from .schedule import next_daily_run
+from .statistics import RecorderSink
+from .sync import (
+    ErrorInfo,
+    MeterOptions,
+    MeterSync,
+    RunResult,
+    RunStatus,
+    SeriesState,
+    SyncState,
+    days_from_rows,
+)
+
+STORAGE_VERSION = 1
+STALE_AFTER_DAYS = 3
+# The smallest pause between two runs of one meter (avoids tight loops whatever happens).
+MIN_RUN_GAP = timedelta(minutes=2)
+
+type LinkyConfigEntry = ConfigEntry[LinkyCoordinator]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesFigures:
+    """Day totals of one series for the sensors, in kWh."""
+
+    yesterday: float | None
+    last_7_days: float | None
+    month_to_date: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkyData:
+    """What the entities show; computed from the persisted state without I/O."""
+
+    today: date
+    consumption: SeriesFigures
+    production: SeriesFigures | None
+    max_power: MaxPower | None
+    latest_day: date | None
+    consent_expires: datetime | None
+    stale: bool
+    budget_used: int
+    budget_remaining: int
+    budget_cap: int
+    next_run: datetime | None
+    last_success: datetime | None
+    last_error: ErrorInfo | None
+    backfill_progress: float
+    banned: bool
+
+
+def _figures(state: SeriesState, today: date) -> SeriesFigures:
+    ledger = state.ledger
+    yesterday = today - timedelta(days=1)
+
+    def total(days: list[date]) -> float | None:
+        values = [record.total_wh for day in days if (record := ledger.get(day)) is not None]
+        return round(sum(values) / 1000, 3) if values else None
+
+    record = ledger.get(yesterday)
+    month_days = [
+        date(yesterday.year, yesterday.month, day) for day in range(1, yesterday.day + 1)
+    ]
+    return SeriesFigures(
+        yesterday=round(record.total_wh / 1000, 3) if record is not None else None,
+        last_7_days=total([yesterday - timedelta(days=n) for n in range(7)]),
+        month_to_date=(total(month_days) or 0.0) if today.day != 1 else 0.0,
+    )
+
+
+class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
+    """Schedules and runs one meter's synchronisation."""
+
+    config_entry: LinkyConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LinkyConfigEntry,
+        client: ConsoApiClient,
+        service: ServiceState,
+        token: ConsentToken,
+        options: MeterOptions,
+    ) -> None:
+        super().__init__(
+            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.data[CONF_PDL]}"
+        )
+        self.client = client
+        self.service = service
+        self.token = token
+        self.options = options
+        self.pdl: str = entry.data[CONF_PDL]
+        self.store: Store[dict[str, Any]] = Store(
+            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+        )
+        self.sink = RecorderSink(hass, self.pdl)
+        self.sync: MeterSync | None = None
+        self.next_run: datetime | None = None
+        self._unsub_timer: CALLBACK_TYPE | None = None
+        self._running = False
+        self._auth_failed = False
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def _async_setup(self) -> None:
+        """Restore the persisted state and heal it against the recorder (no request)."""
+        state = SyncState.from_dict(await self.store.async_load())
+        for series in self.options.series:
+            await self._async_check_ledger(state, series)
+        self.sync = MeterSync(self.client, self.options, state, self.sink, dt_util.utcnow)
+
+    async def _async_check_ledger(self, state: SyncState, series: str) -> None:
+        series_state = state.series_state(series)
+        ledger_sum = series_state.ledger.total_wh / 1000
+        recorder_sum = await self.sink.async_last_sum(series)
+        if recorder_sum is None and not series_state.ledger.days():
+            return
+        if recorder_sum is not None and abs(recorder_sum - ledger_sum) < 1e-3:
+            return
+        LOGGER.warning(
+            "Stored %s statistics of %s disagree with the integration's ledger "
+            "(%s kWh vs %s kWh): rebuilding the ledger from the recorder",
+            series,
+            self.pdl,
+            recorder_sum,
+            round(ledger_sum, 3),
+        )
+        rows = await self.sink.async_read_states(series)
+        series_state.attempts.clear()
+        series_state.given_up.clear()
+        if not rows:
+            series_state.ledger = SeriesLedger()
+            series_state.daily_imported = False
+            return
+        # Every stored row is rewritten with sums recomputed from the stored states, so no
+        # sum adjustment is needed.
+        plan = plan_write(SeriesLedger(), days_from_rows(rows))
+        await self.sink.async_write(series, replace(plan, adjustments=[]))
+        series_state.ledger = plan.ledger_after
+
+    async def _async_update_data(self) -> LinkyData:
+        """Publish the snapshot (no I/O: requests happen in scheduled runs)."""
+        return self._snapshot()
+
+    @callback
+    def async_start(self) -> None:
+        """Start scheduling (after the first refresh and platform setup)."""
+        self._async_schedule()
+
+    async def async_shutdown(self) -> None:
+        """Cancel the timer and save the state."""
+        await super().async_shutdown()
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+        if self.sync is not None:
+            await self.store.async_save(self.sync.state.as_dict())
+
+    # --- scheduling -----------------------------------------------------------------------
+
+    @property
+    def _sync(self) -> MeterSync:
+        if self.sync is None:  # pragma: no cover - set up by _async_setup
+            raise RuntimeError("coordinator not set up")
+        return self.sync
+
+    def _next_run_time(self) -> datetime | None:
+        """When the next run should start, or None when nothing may run."""
+        if self.service.banned_at is not None or self._auth_failed:
+            return None
+        now = dt_util.utcnow()
+        state = self._sync.state
+        if not state.series_state(SERIES_CONSUMPTION).daily_imported:
+            when = now  # first import
+        else:
+            when, _ = next_daily_run(now, self.pdl, state.schedule)
+            if self._sync.backfill_pending():
+                budget = self.service.budget
+                when = min(when, budget.available_at(self._sync.backfill_reserve + 1))
+        when = max(when, self.service.budget.next_available_at())
+        if state.last_attempt is not None:
+            when = max(when, state.last_attempt + MIN_RUN_GAP)
+        return max(when, now)
+
+    @callback
+    def _async_schedule(self) -> None:
+        if self._unsub_timer is not None:
+            self._unsub_timer()
+            self._unsub_timer = None
+        self.next_run = self._next_run_time()
+        if self.next_run is not None:
+            LOGGER.debug("Next Linky run for %s at %s", self.pdl, self.next_run)
+            self._unsub_timer = async_track_point_in_utc_time(
+                self.hass, self._async_timer_fired, self.next_run
+            )
+        self.async_set_updated_data(self._snapshot())
+
+    async def _async_timer_fired(self, _now: datetime) -> None:
+        self._unsub_timer = None
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_run(), f"{DOMAIN} run {self.pdl}"
+        )
+
+    # --- runs -----------------------------------------------------------------------------
+
+    async def async_run(self) -> RunResult | None:
+        """One run now: the daily refresh when it is due, otherwise back-fill only."""
+        if self._running:
+            return None
+        self._running = True
+        try:
+            return await self._async_run()
+        finally:
+            self._running = False
+            self._async_schedule()
+
+    async def _async_run(self) -> RunResult:
+        sync = self._sync
+        state = sync.state
+        now = dt_util.utcnow()
+        today = now.astimezone(PARIS).date()
+        first_import = not state.series_state(SERIES_CONSUMPTION).daily_imported
+        due, is_retry = next_daily_run(now, self.pdl, state.schedule)
+        daily = first_import or due <= now
+        result = await sync.async_run(daily=daily, backfill=True)
+        LOGGER.debug(
+            "Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests
+        )
+        if daily and result.status is not RunStatus.BUDGET:
+            schedule = state.schedule
+            schedule.last_run_day = today
+            if is_retry:
+                schedule.retry_done_day = today
+            yesterday = today - timedelta(days=1)
+            if result.status is RunStatus.FAILED or not sync.has_day(
+                SERIES_CONSUMPTION, yesterday
+            ):
+                schedule.retry_day = today
+        await self.store.async_save(state.as_dict())
+        await self._async_handle_result(result)
+        return result
+
+    async def _async_handle_result(self, result: RunResult) -> None:
+        sync = self._sync
+        for series, disabled in sync.hourly_collection_disabled.items():
+            self._async_issue(
+                f"{ISSUE_HOURLY_COLLECTION}_{self.pdl}_{series}",
+                disabled,
+                ISSUE_HOURLY_COLLECTION,
+                severity=ir.IssueSeverity.WARNING,
+            )
+        if result.status is RunStatus.BANNED:
+            LOGGER.error(
+                "Conso API blocked this IP address (%s): all Linky polling stops",
+                self.config_entry.data[CONF_BASE_URL],
+            )
+            await async_set_banned(self.hass, self.config_entry.data[CONF_BASE_URL], True)
+            self._async_issue(ISSUE_BANNED, True, ISSUE_BANNED, severity=ir.IssueSeverity.ERROR)
+            return
+        if result.status is RunStatus.AUTH:
+            self._auth_failed = True
+            self.config_entry.async_start_reauth(self.hass)
+            return
+        no_consent = result.status is RunStatus.NO_CONSENT
+        self._async_issue(
+            f"{ISSUE_CONSENT_REVOKED}_{self.pdl}",
+            no_consent,
+            ISSUE_CONSENT_REVOKED,
+            severity=ir.IssueSeverity.ERROR,
+        )
+        if no_consent:
+            self._auth_failed = True
+            self.config_entry.async_start_reauth(self.hass)
+
+    @callback
+    def _async_issue(
+        self, issue_id: str, active: bool, key: str, *, severity: ir.IssueSeverity
+    ) -> None:
+        if not active:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=key == ISSUE_BANNED,
+            is_persistent=False,
+            severity=severity,
+            translation_key=key,
+            translation_placeholders={
+                "pdl": self.pdl,
+                "title": self.config_entry.title,
+                "expires": self.token.expires_at.date().isoformat()
+                if self.token.expires_at
+                else "",
+            },
+            learn_more_url="https://github.com/linky-ha/linky#troubleshooting",
+        )
+
+    def check_auth(self) -> None:
+        """Raise ConfigEntryAuthFailed when the token was rejected (for setup)."""
+        if self._auth_failed:
+            raise ConfigEntryAuthFailed
+
+    # --- snapshot -------------------------------------------------------------------------
+
+    def _snapshot(self) -> LinkyData:
+        sync = self._sync
+        state = sync.state
+        now = dt_util.utcnow()
+        today = now.astimezone(PARIS).date()
+        consumption = state.series_state(SERIES_CONSUMPTION)
+        latest = consumption.ledger.last_day
+        max_power = state.max_power[max(state.max_power)] if state.max_power else None
+        expires = self.token.expires_at
+        self._async_issue(
+            f"{ISSUE_CONSENT_EXPIRING}_{self.pdl}",
+            expires is not None
+            and expires - now < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
+            ISSUE_CONSENT_EXPIRING,
+            severity=ir.IssueSeverity.WARNING,
+        )
+        budget = self.service.budget
+        return LinkyData(
+            today=today,
+            consumption=_figures(consumption, today),
+            production=_figures(state.series_state(SERIES_PRODUCTION), today)
+            if SERIES_PRODUCTION in self.options.series
+            else None,
+            max_power=max_power,
+            latest_day=latest,
+            consent_expires=expires,
+            stale=latest is None or (today - latest).days > STALE_AFTER_DAYS,
+            budget_used=budget.used,
+            budget_remaining=budget.remaining,
+            budget_cap=budget.cap,
+            next_run=self.next_run,
+            last_success=state.last_success,
+            last_error=state.last_error,
+            backfill_progress=round(sync.backfill_progress() * 100, 1),
+            banned=self.service.banned_at is not None,
+        )
+

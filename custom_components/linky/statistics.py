@@ -1,0 +1,115 @@
+"""Writes the ledger's plans into Home Assistant's long-term statistics (the Energy dashboard).
+
+External statistics `linky:<pdl>_<series>`: hourly rows at UTC hour starts, kWh,
+`mean_type` none, `unit_class` energy, `has_sum`. Each plan's sum adjustments are queued
+before its rows; the recorder runs its queue in order, which keeps every later row's sum
+exact (see `energy/ledger.py`). Big plans are queued in chunks so the event loop is never
+blocked for long.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import datetime
+
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import (
+    async_add_external_statistics,
+    get_last_statistics,
+    statistics_during_period,
+)
+from homeassistant.const import UnitOfEnergy
+from homeassistant.core import HomeAssistant
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import EnergyConverter
+
+from .const import DOMAIN, SERIES_CONSUMPTION, SERIES_PRODUCTION
+from .energy.ledger import WritePlan
+
+CHUNK_ROWS = 1000
+
+SERIES_NAMES = {
+    SERIES_CONSUMPTION: "consumption",
+    SERIES_PRODUCTION: "production",
+}
+
+
+def statistic_id(pdl: str, series: str) -> str:
+    """The external statistic id of a meter's series, e.g. `linky:12345678901234_consumption`."""
+    return f"{DOMAIN}:{pdl}_{series}"
+
+
+def energy_metadata(pdl: str, series: str) -> StatisticMetaData:
+    """Metadata of an energy series (kWh, summed, no mean)."""
+    return StatisticMetaData(
+        mean_type=StatisticMeanType.NONE,
+        has_sum=True,
+        name=f"Linky {pdl} {SERIES_NAMES.get(series, series)}",
+        source=DOMAIN,
+        statistic_id=statistic_id(pdl, series),
+        unit_class=EnergyConverter.UNIT_CLASS,
+        unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    )
+
+
+class RecorderSink:
+    """Applies write plans to the recorder for one meter."""
+
+    def __init__(self, hass: HomeAssistant, pdl: str) -> None:
+        self.hass = hass
+        self.pdl = pdl
+
+    async def async_write(self, series: str, plan: WritePlan) -> None:
+        """Queue the plan's sum adjustments, then its rows, in chunks."""
+        instance = get_instance(self.hass)
+        stat_id = statistic_id(self.pdl, series)
+        for adjustment in plan.adjustments:
+            instance.async_adjust_statistics(
+                stat_id, adjustment.start, adjustment.delta_kwh, UnitOfEnergy.KILO_WATT_HOUR
+            )
+        metadata = energy_metadata(self.pdl, series)
+        for index in range(0, len(plan.rows), CHUNK_ROWS):
+            chunk = plan.rows[index : index + CHUNK_ROWS]
+            async_add_external_statistics(
+                self.hass,
+                metadata,
+                [StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh) for row in chunk],
+            )
+            if index + CHUNK_ROWS < len(plan.rows):
+                await asyncio.sleep(0)
+
+    async def async_last_sum(self, series: str) -> float | None:
+        """The sum of the newest stored row, or None when nothing is stored."""
+        stat_id = statistic_id(self.pdl, series)
+        last = await get_instance(self.hass).async_add_executor_job(
+            get_last_statistics, self.hass, 1, stat_id, False, {"sum"}
+        )
+        rows = last.get(stat_id)
+        if not rows:
+            return None
+        value = rows[0].get("sum")
+        return float(value) if value is not None else None
+
+    async def async_read_states(self, series: str) -> Sequence[tuple[datetime, float]]:
+        """Every stored row's (UTC start, state kWh), oldest first."""
+        stat_id = statistic_id(self.pdl, series)
+        stats = await get_instance(self.hass).async_add_executor_job(
+            statistics_during_period,
+            self.hass,
+            dt_util.utc_from_timestamp(0),
+            None,
+            {stat_id},
+            "hour",
+            None,
+            {"state"},
+        )
+        return [
+            (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
+            for row in stats.get(stat_id, [])
+        ]

@@ -1,0 +1,49 @@
+"""Fixtures for the Home Assistant tests: the Conso API emulator on 127.0.0.1 and entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from conso_emulator import HOME_PDL, Emulator, EmulatorServer
+from custom_components.linky.const import CONF_BASE_URL, CONF_PDL, CONF_TOKEN, DOMAIN
+from homeassistant.util import dt as dt_util
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Load custom integrations in every HA test."""
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    """A Conso API emulator whose clock is Home Assistant's (frozen time works)."""
+    return Emulator(now=dt_util.utcnow)
+
+
+@pytest.fixture
+async def emulator_url(emulator: Emulator) -> AsyncIterator[str]:
+    """Serve the emulator on 127.0.0.1 and return its API base URL."""
+    async with EmulatorServer(emulator, host="127.0.0.1", port=0) as server:
+        yield server.base_url
+
+
+@pytest.fixture
+def home_token(emulator: Emulator) -> str:
+    """A consent token covering the emulator's household meter."""
+    return emulator.mint_token([HOME_PDL], issued_at=datetime(2026, 1, 1, tzinfo=dt_util.UTC))
+
+
+@pytest.fixture
+def config_entry(emulator_url: str, home_token: str) -> MockConfigEntry:
+    """A config entry for the household meter, pointing at the emulator."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Linky {HOME_PDL}",
+        unique_id=HOME_PDL,
+        data={CONF_TOKEN: home_token, CONF_PDL: HOME_PDL, CONF_BASE_URL: emulator_url},
+        options={},
+    )
