@@ -69,8 +69,10 @@ class DayData:
     """Energy of one local day to store: Wh per UTC hour start.
 
     DAILY: exactly one key, the day's local midnight in UTC. HOURLY: exactly the day's UTC
-    hours (`day_hours(day)`). Keys are normalised to UTC and sorted. Values must be finite and
-    not negative (a negative state would make the sum go down).
+    hours (`day_hours(day)`). Keys are normalised to UTC and sorted; build them in UTC (or
+    with fixed offsets): Python hashes and compares the two repeated October hours of one
+    ZoneInfo as equal, so a mapping keyed by Europe/Paris ZoneInfo times loses one. Values
+    must be finite and not negative (a negative state would make the sum go down).
     """
 
     day: date
