@@ -28,6 +28,8 @@ from typing import Any, Final
 
 import aiohttp
 
+from ..conso.budget import RequestBudget
+from ..conso.errors import BudgetExhaustedError
 from ..conso.models import PARIS
 
 DEFAULT_BASE_URL: Final = "https://www.api-couleur-tempo.fr/api"
@@ -39,7 +41,7 @@ FINAL_AFTER: Final = time(12)
 """Local time on D-1 after which the colour of D read from the service is final."""
 
 REQUEST_CAP: Final = 12
-"""At most this many requests in any rolling `REQUEST_WINDOW`."""
+"""Default budget: at most this many requests in any rolling `REQUEST_WINDOW`."""
 REQUEST_WINDOW: Final = timedelta(hours=24)
 UNKNOWN_RETRY: Final = timedelta(hours=1)
 """A date the service did not know yet is not asked again for this long."""
@@ -103,8 +105,8 @@ class TempoResponseError(TempoError):
 
 
 class TempoBudgetExhaustedError(TempoError):
-    """The local request budget refuses the call; nothing was sent. `retry_at` is when the
-    oldest counted request leaves the rolling window."""
+    """The local request budget refuses the call; nothing was sent. `retry_at` is the
+    earliest time a request may go."""
 
     def __init__(self, message: str, *, retry_at: datetime) -> None:
         super().__init__(message)
@@ -120,7 +122,7 @@ class CachedColour:
 
 
 class TempoCache:
-    """Colours by Tempo day plus the request log, persistable with `as_dict`/`from_dict`.
+    """Colours by Tempo day, persistable with `as_dict`/`from_dict`.
 
     `colour(day)` is usable as the tariff engine's colour lookup.
     """
@@ -128,7 +130,6 @@ class TempoCache:
     def __init__(self) -> None:
         self._days: dict[date, CachedColour] = {}
         self._unknown_checked: dict[date, datetime] = {}
-        self._requests: list[datetime] = []
 
     def colour(self, day: date) -> TempoColour | None:
         """Colour of Tempo day `day`, final or provisional, or None when not known."""
@@ -166,20 +167,6 @@ class TempoCache:
         checked = self._unknown_checked.get(day)
         return checked is None or now - checked >= UNKNOWN_RETRY
 
-    def requests_in_window(self, now: datetime) -> int:
-        """Requests counted in the rolling window ending at `now`."""
-        return sum(1 for sent in self._requests if now - sent < REQUEST_WINDOW)
-
-    def acquire(self, now: datetime) -> None:
-        """Count one request at `now`, or raise TempoBudgetExhaustedError if the cap is hit."""
-        self._requests = [sent for sent in self._requests if now - sent < REQUEST_WINDOW]
-        if len(self._requests) >= REQUEST_CAP:
-            raise TempoBudgetExhaustedError(
-                f"Tempo request budget reached ({REQUEST_CAP} per {REQUEST_WINDOW})",
-                retry_at=self._requests[0] + REQUEST_WINDOW,
-            )
-        self._requests.append(now.astimezone(UTC))
-
     def as_dict(self) -> dict[str, Any]:
         """JSON-able snapshot."""
         return {
@@ -190,7 +177,6 @@ class TempoCache:
             "unknown_checked": {
                 day.isoformat(): at.isoformat() for day, at in self._unknown_checked.items()
             },
-            "requests": [sent.isoformat() for sent in self._requests],
         }
 
     @classmethod
@@ -204,7 +190,6 @@ class TempoCache:
                 )
             for key, at in data.get("unknown_checked", {}).items():
                 cache._unknown_checked[date.fromisoformat(key)] = _aware(at)
-            cache._requests = sorted(_aware(sent) for sent in data.get("requests", []))
         except (AttributeError, KeyError, TypeError) as err:
             raise ValueError(f"malformed Tempo cache: {err}") from err
         return cache
@@ -221,11 +206,22 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def tempo_budget(clock: Callable[[], datetime] = _now) -> RequestBudget:
+    """The default Tempo request budget: `REQUEST_CAP` requests per `REQUEST_WINDOW`.
+
+    Persist it with its own `as_dict`/`RequestBudget.from_dict`.
+    """
+    return RequestBudget(
+        cap=REQUEST_CAP, window=REQUEST_WINDOW, max_per_second=REQUEST_CAP, now=clock
+    )
+
+
 class TempoClient:
-    """Reads Tempo colours into a `TempoCache`, within the cache's request budget.
+    """Reads Tempo colours into a `TempoCache`, within a request budget.
 
     A final colour is never asked again; a date after tomorrow is never asked; a date the
-    service did not know is asked again after `UNKNOWN_RETRY` at the earliest.
+    service did not know is asked again after `UNKNOWN_RETRY` at the earliest. Every request
+    sent counts in `budget` (default: `tempo_budget(clock)`), even when it fails.
     """
 
     def __init__(
@@ -235,9 +231,11 @@ class TempoClient:
         *,
         base_url: str = DEFAULT_BASE_URL,
         clock: Callable[[], datetime] = _now,
+        budget: RequestBudget | None = None,
     ) -> None:
         self._session = session
         self._cache = cache
+        self._budget = budget or tempo_budget(clock)
         self._base_url = base_url.rstrip("/")
         self._clock = clock
 
@@ -294,7 +292,10 @@ class TempoClient:
     async def _get(
         self, path: str, params: dict[str, str] | None, now: datetime, *, not_found_ok: bool
     ) -> Any:
-        self._cache.acquire(now)
+        try:
+            await self._budget.acquire()
+        except BudgetExhaustedError as err:
+            raise TempoBudgetExhaustedError(str(err), retry_at=err.retry_at) from err
         try:
             async with self._session.get(
                 self._base_url + path,
