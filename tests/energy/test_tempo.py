@@ -223,6 +223,21 @@ async def test_dates_after_tomorrow_are_never_asked(
     assert calendar.served == []
 
 
+async def test_date_the_service_does_not_hold_is_unknown(
+    client: TempoClient, calendar: TempoCalendar, clock: Clock
+) -> None:
+    """A 404 is "not known", not an error nor a guess; it is asked again only an hour later."""
+    old = date(2019, 1, 7)
+    assert await client.async_colour(old) is None
+    clock.now += timedelta(minutes=59)
+    assert await client.async_colour(old) is None
+    assert calendar.served == ["/tempo/api/jourTempo/2019-01-07"]
+    clock.now += timedelta(minutes=1)
+    assert await client.async_colour(old) is None
+    assert len(calendar.served) == 2
+    assert client.cache.as_dict()["unknown_checked"] == {"2019-01-07": "2026-01-20T09:00:00+00:00"}
+
+
 async def test_many_dates_of_a_season_take_one_request(
     client: TempoClient, calendar: TempoCalendar
 ) -> None:

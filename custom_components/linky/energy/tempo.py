@@ -149,6 +149,10 @@ class TempoCache:
     def record(self, day: date, colour: TempoColour | None, fetched_at: datetime) -> None:
         """Store what the service said about `day` at `fetched_at` (None: not published)."""
         if colour is None:
+            # Checks older than UNKNOWN_RETRY no longer matter: forget them.
+            self._unknown_checked = {
+                d: at for d, at in self._unknown_checked.items() if fetched_at - at < UNKNOWN_RETRY
+            }
             if day not in self._days:
                 self._unknown_checked[day] = fetched_at.astimezone(UTC)
             return
