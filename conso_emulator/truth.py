@@ -155,27 +155,51 @@ def _activity_w(hour: float, weekend: bool, wake: float, water_heater_end: float
     return watts
 
 
-def _pv_w(instant_utc: datetime, weather: _Weather, rng: random.Random) -> float:
-    """Clear-sky-scaled PV output, in W, at the middle of a slot starting at `instant_utc`."""
-    doy = instant_utc.timetuple().tm_yday
-    declination = math.radians(23.44) * math.sin(2 * math.pi * (284 + doy) / 365)
-    hours = instant_utc.hour + instant_utc.minute / 60 + 5 / 60
-    hour_angle = math.radians(15 * (hours - SOLAR_NOON_UTC))
-    elevation = math.sin(LATITUDE) * math.sin(declination) + math.cos(LATITUDE) * math.cos(
-        declination
-    ) * math.cos(hour_angle)
-    if elevation <= 0:
-        return 0.0
-    cloud = weather.sunshine
-    if weather.variable:
-        cloud *= rng.uniform(0.4, 1.25)
-    return PV_PEAK_W * math.pow(elevation, 1.2) * min(cloud, 1.0)
+@dataclass(frozen=True, slots=True)
+class _Sun:
+    """Sun geometry of one day: sin(elevation) = a + b x cos(hour angle)."""
+
+    a: float
+    b: float
+
+    @classmethod
+    def of(cls, day: date) -> _Sun:
+        doy = day.timetuple().tm_yday
+        declination = math.radians(23.44) * math.sin(2 * math.pi * (284 + doy) / 365)
+        return cls(
+            math.sin(LATITUDE) * math.sin(declination),
+            math.cos(LATITUDE) * math.cos(declination),
+        )
+
+    def pv_w(self, utc_hours: float, weather: _Weather, rng: random.Random) -> float:
+        """PV output in W at `utc_hours` (hours since a UTC midnight)."""
+        elevation = self.a + self.b * math.cos(math.radians(15 * (utc_hours - SOLAR_NOON_UTC)))
+        if elevation <= 0:
+            return 0.0
+        cloud = weather.sunshine
+        if weather.variable:
+            cloud *= rng.uniform(0.4, 1.25)
+        return PV_PEAK_W * math.pow(elevation, 1.2) * min(cloud, 1.0)
+
+
+def _local_hours(start: datetime, count: int) -> list[float]:
+    """Local (Europe/Paris) wall-clock hour of each slot start of a day starting at `start`."""
+    first_offset = start.astimezone(PARIS).utcoffset()
+    last_offset = (start + count * SLOT).astimezone(PARIS).utcoffset()
+    if first_offset == last_offset:
+        return [index / 6 for index in range(count)]
+    result = []
+    for index in range(count):
+        local = (start + index * SLOT).astimezone(PARIS)
+        result.append(local.hour + local.minute / 60)
+    return result
 
 
 def generate_day(meter: Meter, day: date) -> DayTruth:
     """Generate one local day of a meter (pure; deterministic)."""
     rng = random.Random(_seed(meter.pdl, meter.profile, "slots", day.isoformat()))  # noqa: S311
     weather = _weather(day)
+    sun = _Sun.of(day) if meter.profile == "pv" else None
     weekend = day.weekday() >= 5
     heating_w_per_degree = {"heating": 170.0, "base": 20.0, "pv": 20.0}[meter.profile]
     heating_w = max(0.0, 16.5 - weather.temperature) * heating_w_per_degree
@@ -183,19 +207,17 @@ def generate_day(meter: Meter, day: date) -> DayTruth:
     water_heater_end = rng.uniform(0.5, 2.0)
     start = local_midnight(day)
     count = (local_midnight(day + timedelta(days=1)) - start) // SLOT
+    utc_start_hours = start.hour + start.minute / 60 + 1 / 12  # middle of the first slot
     consumption = array("l")
     production = array("l")
-    for index in range(count):
-        instant = start + index * SLOT
-        local = instant.astimezone(PARIS)
-        hour = local.hour + local.minute / 60
+    for index, hour in enumerate(_local_hours(start, count)):
         load = 250 + heating_w * _heating_shape(hour, weekend)
         load += _activity_w(hour, weekend, wake, water_heater_end)
         load *= rng.uniform(0.85, 1.15)
         if rng.random() < 0.03:
             load += rng.uniform(1000, 2500)  # oven, kettle, washing machine
         load_wh = round(load / 6)
-        pv_wh = round(_pv_w(instant, weather, rng) / 6) if meter.profile == "pv" else 0
+        pv_wh = 0 if sun is None else round(sun.pv_w(utc_start_hours + index / 6, weather, rng) / 6)
         consumption.append(max(0, load_wh - pv_wh))
         production.append(max(0, pv_wh - load_wh))
     step_roll = _unit(meter.pdl, "step", day.isoformat())
