@@ -25,8 +25,9 @@ def emulator() -> Emulator:
 
 
 @pytest.fixture
-async def emulator_url(emulator: Emulator) -> AsyncIterator[str]:
-    """Serve the emulator on 127.0.0.1 and return its API base URL."""
+async def emulator_url(emulator: Emulator, socket_enabled: None) -> AsyncIterator[str]:
+    """Serve the emulator on 127.0.0.1 and return its API base URL (phacc blocks sockets
+    unless `socket_enabled` is requested; only 127.0.0.1 is used)."""
     async with EmulatorServer(emulator, host="127.0.0.1", port=0) as server:
         yield server.base_url
 
