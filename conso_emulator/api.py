@@ -185,9 +185,8 @@ def _data_reply(
     if not points:
         return _enedis(404, bodies.NO_DATA)
     if spec.legacy:
-        kind = spec.kind
         readings = [bodies.legacy_reading(*point) for point in points]
-        return Reply(200, bodies.legacy(prm, *echo, kind, readings))
+        return Reply(200, bodies.legacy(prm, *echo, spec.kind, readings))
     v2_points = [bodies.v2_point(*point) for point in points]
     if spec.kind == "energy":
         return Reply(200, bodies.v2_daily(prm, *echo, spec.production, v2_points))

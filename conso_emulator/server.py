@@ -80,7 +80,11 @@ class EmulatorServer:
         """Bind and serve."""
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self._port)
-        await site.start()
+        try:
+            await site.start()
+        except BaseException:
+            await self._runner.cleanup()
+            raise
         self._port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:

@@ -315,10 +315,11 @@ class Truth:
             truth = self.published_day(pdl, production, day)
             if truth is None:
                 continue
-            for index, wh in enumerate(truth.slots(production)):
-                hour = truth.slot_start(index).replace(minute=0)
+            slots = truth.slots(production)
+            for index in range(0, len(slots), 6):  # local midnight is on a UTC hour
+                hour = truth.slot_start(index)
                 if start <= hour < end:
-                    result[hour] = result.get(hour, 0) + wh
+                    result[hour] = sum(slots[index : index + 6])
         return result
 
     def max_power(self, pdl: str, day: date) -> tuple[int, datetime] | None:

@@ -179,7 +179,13 @@ def test_server_refuses_non_loopback_addresses(emu: Emulator, host: str) -> None
 
 async def test_server_base_url(server: EmulatorServer) -> None:
     assert server.base_url == f"http://127.0.0.1:{server.port}/api"
+    assert server.root_url == f"http://127.0.0.1:{server.port}"
     assert server.port > 0
+
+
+async def test_a_busy_port_fails_cleanly(server: EmulatorServer, emu: Emulator) -> None:
+    with pytest.raises(OSError, match="address already in use"):
+        await EmulatorServer(emu, port=server.port).start()
 
 
 async def test_tempo_calendar_is_served(control: Control, server: EmulatorServer) -> None:
