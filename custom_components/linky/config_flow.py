@@ -80,6 +80,7 @@ from .const import (
 )
 
 SECTION_ADVANCED = "advanced"
+CONSENT_URL = "https://conso.boris.sh"
 VALIDATION_DAYS = 7
 MIN_DAILY_HISTORY_MONTHS = 1
 MIN_HOURLY_HISTORY_MONTHS = 0
@@ -107,6 +108,7 @@ REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_TOKEN): _TOKEN_SELECTOR})
 
 
 def _number(minimum: int, maximum: int) -> NumberSelector:
+    """A whole-number box between `minimum` and `maximum`."""
     return NumberSelector(
         NumberSelectorConfig(min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX)
     )
@@ -262,7 +264,11 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="user",
             data_schema=self.add_suggested_values_to_schema(CONNECTION_SCHEMA, user_input),
             errors=errors,
-            description_placeholders=placeholders,
+            description_placeholders={
+                "consent_url": CONSENT_URL,
+                "default_url": DEFAULT_BASE_URL,
+                **placeholders,
+            },
         )
 
     async def async_step_pdl(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
@@ -332,7 +338,11 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reauth_confirm",
             data_schema=REAUTH_SCHEMA,
             errors=errors,
-            description_placeholders={CONF_PDL: entry.data[CONF_PDL], **placeholders},
+            description_placeholders={
+                CONF_PDL: entry.data[CONF_PDL],
+                "consent_url": CONSENT_URL,
+                **placeholders,
+            },
         )
 
     async def async_step_reconfigure(
@@ -366,7 +376,11 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
             step_id="reconfigure",
             data_schema=self.add_suggested_values_to_schema(CONNECTION_SCHEMA, suggested),
             errors=errors,
-            description_placeholders={CONF_PDL: entry.data[CONF_PDL], **placeholders},
+            description_placeholders={
+                CONF_PDL: entry.data[CONF_PDL],
+                "default_url": DEFAULT_BASE_URL,
+                **placeholders,
+            },
         )
 
     async def _async_check_entry_token(self, entry: ConfigEntry, token: str, base_url: str) -> None:

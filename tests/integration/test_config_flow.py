@@ -513,13 +513,13 @@ async def test_user_rate_limited_waits_then_recovers(
     result = await submit(hass, result, connection_input(home_token, emulator_url))
 
     assert_form(result, "user", {"base": "rate_limited"})
-    assert result["description_placeholders"] == {"retry_at": shown}
+    assert result["description_placeholders"]["retry_at"] == shown
     assert validation_requests(emulator) == 1
 
     result = await submit(hass, result, connection_input(home_token, emulator_url))
 
     assert_form(result, "user", {"base": "rate_limited"})
-    assert result["description_placeholders"] == {"retry_at": shown}
+    assert result["description_placeholders"]["retry_at"] == shown
     assert validation_requests(emulator) == 0
 
     frozen_now.move_to(retry_at + timedelta(seconds=1))
@@ -559,7 +559,7 @@ async def test_user_local_budget_exhausted_sends_nothing(
     result = await submit(hass, result, connection_input(home_token, emulator_url))
 
     assert_form(result, "user", {"base": "rate_limited"})
-    assert result["description_placeholders"] == {"retry_at": "2026-11-20 20:34"}
+    assert result["description_placeholders"]["retry_at"] == "2026-11-20 20:34"
     assert validation_requests(emulator) == 0
 
     frozen_now.move_to(spent_at + timedelta(hours=12, seconds=1))
@@ -811,7 +811,7 @@ async def test_reconfigure_changes_token_and_address(
     result = await config_entry.start_reconfigure_flow(hass)
 
     assert_form(result, "reconfigure")
-    assert result["description_placeholders"] == {CONF_PDL: HOME_PDL}
+    assert result["description_placeholders"][CONF_PDL] == HOME_PDL
     suggested = {
         key.schema: key.description["suggested_value"]
         for key in result["data_schema"].schema[SECTION_ADVANCED].schema.schema
