@@ -1,0 +1,120 @@
+"""Diagnostics of a Linky entry: what is stored, what is scheduled, the request budget.
+
+The token and the meter numbers (PDL) never appear: secret keys are redacted, and every
+string that contains a PDL (entry title, statistic ids, error messages) is masked.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from homeassistant.components.diagnostics import REDACTED, async_redact_data
+from homeassistant.core import HomeAssistant
+
+from .const import CONF_BASE_URL, CONF_PDL, CONF_PRODUCTION_PDL, CONF_TOKEN
+from .coordinator import LinkyConfigEntry
+from .energy.ledger import Resolution
+from .statistics import statistic_id
+from .sync import SeriesState, SyncState
+
+TO_REDACT = {CONF_TOKEN, CONF_PDL, CONF_PRODUCTION_PDL, "title", "unique_id"}
+
+
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def _series_summary(state: SeriesState) -> dict[str, Any]:
+    """What is stored for one series, without the per-day values."""
+    ledger = state.ledger
+    resolutions: dict[str, int] = {}
+    if ledger.first_day is not None and ledger.last_day is not None:
+        end = date.fromordinal(ledger.last_day.toordinal() + 1)
+        resolutions = {
+            resolution.value: len(ledger.days_with_resolution(resolution, ledger.first_day, end))
+            for resolution in Resolution
+        }
+    return {
+        "stored_days": len(ledger),
+        "first_day": _iso(ledger.first_day),
+        "last_day": _iso(ledger.last_day),
+        "resolutions": resolutions,
+        "total_kwh": round(ledger.total_wh / 1000, 3),
+        "daily_imported": state.daily_imported,
+        "curve_available": state.curve_available,
+        "floor": _iso(state.floor),
+        "curve_floor": _iso(state.curve_floor),
+        "given_up": len(state.given_up),
+        "attempts": {day.isoformat(): count for day, count in sorted(state.attempts.items())},
+    }
+
+
+def _mask(value: Any, secrets: set[str]) -> Any:
+    """Replace every occurrence of a secret inside strings, keys included."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, REDACTED)
+        return value
+    if isinstance(value, dict):
+        return {_mask(key, secrets): _mask(item, secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item, secrets) for item in value]
+    return value
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: LinkyConfigEntry
+) -> dict[str, Any]:
+    """Diagnostics of one meter (token and PDLs redacted)."""
+    coordinator = entry.runtime_data
+    sync = coordinator.sync
+    state = sync.state if sync is not None else SyncState()
+    options = coordinator.options
+    budget = coordinator.service.budget
+    banned_at = coordinator.service.banned_at
+    token = coordinator.token
+    data = coordinator.data
+    diagnostics: dict[str, Any] = {
+        "entry": {
+            "title": entry.title,
+            "unique_id": entry.unique_id,
+            "data": dict(entry.data),
+            "options": dict(entry.options),
+        },
+        "token": {
+            "issued_at": token.issued_at,
+            "expires_at": token.expires_at,
+            "meters": len(token.prms),
+        },
+        "options": {
+            "series": list(options.series),
+            "separate_production_meter": options.production_pdl not in (None, options.pdl),
+            "daily_history_months": options.daily_history_months,
+            "hourly_history_months": options.hourly_history_months,
+        },
+        "sync": {
+            "statistic_ids": [statistic_id(options.pdl, series) for series in options.series],
+            "series": {name: _series_summary(series) for name, series in state.series.items()},
+            "max_power_days": len(state.max_power),
+            "last_attempt": state.last_attempt,
+            "last_success": state.last_success,
+            "last_error": state.last_error.as_dict() if state.last_error else None,
+            "backfill_pending": sync.backfill_pending() if sync is not None else None,
+            "backfill_progress": data.backfill_progress,
+            "stale": data.stale,
+        },
+        "schedule": {**state.schedule.as_dict(), "next_run": coordinator.next_run},
+        "service": {
+            "base_url": entry.data[CONF_BASE_URL],
+            "used": budget.used,
+            "remaining": budget.remaining,
+            "cap": budget.cap,
+            "blocked_until": budget.blocked_until,
+            "banned": banned_at is not None,
+            "banned_at": banned_at,
+        },
+    }
+    secrets = {pdl for pdl in (options.pdl, options.production_pdl) if pdl}
+    redacted: dict[str, Any] = _mask(async_redact_data(diagnostics, TO_REDACT), secrets)
+    return redacted

@@ -1,0 +1,33 @@
+"""Base entity of the Linky integration: one device (a Conso API service) per meter."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceEntryType, DeviceInfo
+from homeassistant.helpers.entity import EntityDescription
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import LinkyCoordinator
+
+CONFIGURATION_URL = "https://conso.boris.sh"
+
+
+class LinkyEntity(CoordinatorEntity[LinkyCoordinator]):
+    """An entity of one meter, named after its description's translation key."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: LinkyCoordinator, description: EntityDescription) -> None:
+        """Bind the entity to its meter's coordinator and device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        pdl = coordinator.pdl
+        self._attr_unique_id = f"{pdl}_{description.key}"
+        self._attr_device_info = DeviceInfo(
+            identifiers={(DOMAIN, pdl)},
+            name=f"Linky {pdl}",
+            manufacturer="Enedis",
+            model="Linky",
+            entry_type=DeviceEntryType.SERVICE,
+            configuration_url=CONFIGURATION_URL,
+        )

@@ -1,0 +1,230 @@
+"""Sensors of a Linky meter: recent energy figures, max power, consent and sync diagnostics.
+
+The energy sensors have no state class on purpose: the Energy dashboard must use the
+external statistics `linky:<pdl>_consumption` / `linky:<pdl>_production` (hour by hour, at
+the right time), not a sensor whose value changes once a day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+)
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfApparentPower, UnitOfEnergy
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+
+from .conso import errors
+from .conso.models import MaxPower
+from .coordinator import LinkyConfigEntry, LinkyData, SeriesFigures
+from .entity import LinkyEntity
+
+PARALLEL_UPDATES = 0
+
+ERROR_UNKNOWN = "unknown_error"
+# `ErrorInfo.kind` (the client error's class name) -> state of the "last error" sensor.
+ERROR_STATES: dict[str, str] = {
+    errors.ConsoApiConnectionError.__name__: "connection",
+    errors.ConsoApiAuthError.__name__: "auth",
+    errors.ConsoApiNoConsentError.__name__: "no_consent",
+    errors.ConsoApiNotHolderError.__name__: "not_holder",
+    errors.ConsoApiNoDataError.__name__: "no_data",
+    errors.ConsoApiHistoryLimitError.__name__: "history_limit",
+    errors.ConsoApiRateLimitedError.__name__: "rate_limited",
+    errors.ConsoApiBannedError.__name__: "banned",
+    errors.ConsoApiServerError.__name__: "server",
+    errors.ConsoApiRequestError.__name__: "request",
+    errors.ConsoApiMalformedResponseError.__name__: "malformed_response",
+    errors.BudgetExhaustedError.__name__: "budget_exhausted",
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class LinkySensorEntityDescription(SensorEntityDescription):
+    """A Linky sensor: how to read its value (and attributes) from the coordinator's data."""
+
+    value_fn: Callable[[LinkyData], StateType | date | datetime]
+    exists_fn: Callable[[LinkyData], bool] = lambda _: True
+    available_fn: Callable[[LinkyData], bool] | None = None
+    attr_fn: Callable[[LinkyData], Mapping[str, Any]] | None = None
+
+
+def _fresh(data: LinkyData) -> bool:
+    """Measurement sensors are unavailable once the data is stale."""
+    return not data.stale
+
+
+def _yesterday_max_power(data: LinkyData) -> MaxPower | None:
+    """The max power of the day before `data.today`, if it is known."""
+    max_power = data.max_power
+    if max_power is None or max_power.day != data.today - timedelta(days=1):
+        return None
+    return max_power
+
+
+def _energy_descriptions(
+    series: str, figures: Callable[[LinkyData], SeriesFigures | None]
+) -> tuple[LinkySensorEntityDescription, ...]:
+    """The yesterday / last 7 days / month to date sensors of one series."""
+
+    def value(pick: Callable[[SeriesFigures], float | None]) -> Callable[[LinkyData], float | None]:
+        def read(data: LinkyData) -> float | None:
+            return pick(series_figures) if (series_figures := figures(data)) else None
+
+        return read
+
+    common: dict[str, Any] = {
+        "device_class": SensorDeviceClass.ENERGY,
+        "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
+        "suggested_display_precision": 2,
+        "exists_fn": lambda data: figures(data) is not None,
+        "available_fn": _fresh,
+    }
+    return (
+        LinkySensorEntityDescription(
+            key=f"{series}_yesterday",
+            translation_key=f"{series}_yesterday",
+            value_fn=value(lambda f: f.yesterday),
+            **common,
+        ),
+        LinkySensorEntityDescription(
+            key=f"{series}_last_7_days",
+            translation_key=f"{series}_last_7_days",
+            value_fn=value(lambda f: f.last_7_days),
+            **common,
+        ),
+        LinkySensorEntityDescription(
+            key=f"{series}_month_to_date",
+            translation_key=f"{series}_month_to_date",
+            value_fn=value(lambda f: f.month_to_date),
+            **common,
+        ),
+    )
+
+
+SENSORS: tuple[LinkySensorEntityDescription, ...] = (
+    *_energy_descriptions("consumption", lambda data: data.consumption),
+    *_energy_descriptions("production", lambda data: data.production),
+    LinkySensorEntityDescription(
+        key="max_power_yesterday",
+        translation_key="max_power_yesterday",
+        device_class=SensorDeviceClass.APPARENT_POWER,
+        native_unit_of_measurement=UnitOfApparentPower.VOLT_AMPERE,
+        value_fn=lambda data: mp.va if (mp := _yesterday_max_power(data)) else None,
+        available_fn=_fresh,
+    ),
+    LinkySensorEntityDescription(
+        key="max_power_time",
+        translation_key="max_power_time",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: mp.at if (mp := _yesterday_max_power(data)) else None,
+        available_fn=_fresh,
+    ),
+    LinkySensorEntityDescription(
+        key="latest_data",
+        translation_key="latest_data",
+        device_class=SensorDeviceClass.DATE,
+        value_fn=lambda data: data.latest_day,
+    ),
+    LinkySensorEntityDescription(
+        key="consent_expiry",
+        translation_key="consent_expiry",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda data: data.consent_expires,
+    ),
+    LinkySensorEntityDescription(
+        key="request_budget",
+        translation_key="request_budget",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.budget_remaining,
+        attr_fn=lambda data: {"used": data.budget_used, "cap": data.budget_cap},
+    ),
+    LinkySensorEntityDescription(
+        key="next_run",
+        translation_key="next_run",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.next_run,
+    ),
+    LinkySensorEntityDescription(
+        key="last_error",
+        translation_key="last_error",
+        device_class=SensorDeviceClass.ENUM,
+        options=[*dict.fromkeys(ERROR_STATES.values()), ERROR_UNKNOWN],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: (
+            ERROR_STATES.get(data.last_error.kind, ERROR_UNKNOWN) if data.last_error else None
+        ),
+        attr_fn=lambda data: (
+            {
+                "code": error.code,
+                "status": error.status,
+                "message": error.message,
+                "at": error.at.isoformat(),
+            }
+            if (error := data.last_error)
+            else {}
+        ),
+    ),
+    LinkySensorEntityDescription(
+        key="backfill_progress",
+        translation_key="backfill_progress",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda data: data.backfill_progress,
+    ),
+    LinkySensorEntityDescription(
+        key="last_success",
+        translation_key="last_success",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda data: data.last_success,
+    ),
+)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: LinkyConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of a meter (production ones only when production is imported)."""
+    coordinator = entry.runtime_data
+    async_add_entities(
+        LinkySensor(coordinator, description)
+        for description in SENSORS
+        if description.exists_fn(coordinator.data)
+    )
+
+
+class LinkySensor(LinkyEntity, SensorEntity):
+    """A sensor reading one value of the coordinator's data."""
+
+    entity_description: LinkySensorEntityDescription
+
+    @property
+    def available(self) -> bool:
+        """Unavailable when the coordinator failed, or (data sensors) when data is stale."""
+        available_fn = self.entity_description.available_fn
+        return super().available and (available_fn is None or available_fn(self.coordinator.data))
+
+    @property
+    def native_value(self) -> StateType | date | datetime:
+        """The value read from the coordinator's data."""
+        return self.entity_description.value_fn(self.coordinator.data)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """Attributes of the diagnostic sensors that have some."""
+        attr_fn = self.entity_description.attr_fn
+        return None if attr_fn is None else attr_fn(self.coordinator.data)
