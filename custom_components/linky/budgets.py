@@ -78,6 +78,11 @@ async def _async_registry(hass: HomeAssistant) -> ServiceRegistry:
         return registry
 
 
+async def _async_pace_sleep(seconds: float) -> None:
+    """Wait for the per-second pace (a seam for tests, where time is frozen)."""
+    await asyncio.sleep(seconds)
+
+
 def _normalize(base_url: str) -> str:
     return base_url.rstrip("/")
 
@@ -95,7 +100,7 @@ async def async_get_service_state(
     if (state := registry.services.get(url)) is None:
         saved = registry.raw.get(url) or {}
         budget = RequestBudget.from_dict(
-            saved.get("budget") or {}, cap=cap, now=dt_util.utcnow
+            saved.get("budget") or {}, cap=cap, now=dt_util.utcnow, sleep=_async_pace_sleep
         )
         banned_at = dt_util.parse_datetime(saved["banned_at"]) if saved.get("banned_at") else None
         state = ServiceState(budget=budget, banned_at=banned_at)

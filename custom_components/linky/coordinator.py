@@ -235,15 +235,24 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             self._unsub_timer()
             self._unsub_timer = None
         self.next_run = self._next_run_time()
-        if self.next_run is not None:
-            LOGGER.debug("Next Linky run for %s at %s", self.pdl, self.next_run)
+        self.async_set_updated_data(self._snapshot())
+        if self.next_run is None:
+            return
+        LOGGER.debug("Next Linky run for %s at %s", self.pdl, self.next_run)
+        if self.next_run <= dt_util.utcnow():
+            self._async_start_run()
+        else:
             self._unsub_timer = async_track_point_in_utc_time(
                 self.hass, self._async_timer_fired, self.next_run
             )
-        self.async_set_updated_data(self._snapshot())
 
-    async def _async_timer_fired(self, _now: datetime) -> None:
+    @callback
+    def _async_timer_fired(self, _now: datetime) -> None:
         self._unsub_timer = None
+        self._async_start_run()
+
+    @callback
+    def _async_start_run(self) -> None:
         self.config_entry.async_create_background_task(
             self.hass, self.async_run(), f"{DOMAIN} run {self.pdl}"
         )

@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from conso_emulator import HOME_PDL, Emulator, EmulatorServer
 from custom_components.linky.const import CONF_BASE_URL, CONF_PDL, CONF_TOKEN, DOMAIN
+from homeassistant.components.recorder import Recorder
 from homeassistant.util import dt as dt_util
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
-    """Load custom integrations in every HA test."""
+def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
+    """Load custom integrations in every HA test, with a real recorder set up first (the
+    integration depends on it; phacc requires `recorder_mock` before `hass`)."""
+
+
+@pytest.fixture(autouse=True)
+def pace_with_frozen_clock(freezer: FrozenDateTimeFactory) -> Iterator[None]:
+    """The request budget waits between requests (5/s); with time frozen, waiting means
+    moving the frozen clock, as real time would."""
+
+    async def tick(seconds: float) -> None:
+        freezer.tick(seconds)
+
+    with patch("custom_components.linky.budgets._async_pace_sleep", tick):
+        yield
 
 
 @pytest.fixture
