@@ -105,9 +105,7 @@ def _figures(state: SeriesState, today: date) -> SeriesFigures:
         return round(sum(values) / 1000, 3) if values else None
 
     record = ledger.get(yesterday)
-    month_days = [
-        date(yesterday.year, yesterday.month, day) for day in range(1, yesterday.day + 1)
-    ]
+    month_days = [date(yesterday.year, yesterday.month, day) for day in range(1, yesterday.day + 1)]
     return SeriesFigures(
         yesterday=round(record.total_wh / 1000, 3) if record is not None else None,
         last_7_days=total([yesterday - timedelta(days=n) for n in range(7)]),
@@ -124,14 +122,13 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self,
         hass: HomeAssistant,
         entry: LinkyConfigEntry,
+        *,
         client: ConsoApiClient,
         service: ServiceState,
         token: ConsentToken,
         options: MeterOptions,
     ) -> None:
-        super().__init__(
-            hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.data[CONF_PDL]}"
-        )
+        super().__init__(hass, LOGGER, config_entry=entry, name=f"{DOMAIN} {entry.data[CONF_PDL]}")
         self.client = client
         self.service = service
         self.token = token
@@ -174,6 +171,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         )
         rows = await self.sink.async_read_states(series)
         series_state.attempts.clear()
+        series_state.tried_on.clear()
         series_state.given_up.clear()
         if not rows:
             series_state.ledger = SeriesLedger()
@@ -221,7 +219,9 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             when = now  # first import
         else:
             when, _ = next_daily_run(now, self.pdl, state.schedule)
-            if self._sync.backfill_pending():
+            if state.last_error is None and self._sync.backfill_pending():
+                # Back-fill continues as soon as the shared budget has room above its
+                # reserve, but not after a failed run (that waits for the retry slot).
                 budget = self.service.budget
                 when = min(when, budget.available_at(self._sync.backfill_reserve + 1))
         when = max(when, self.service.budget.next_available_at())
@@ -279,18 +279,14 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         due, is_retry = next_daily_run(now, self.pdl, state.schedule)
         daily = first_import or due <= now
         result = await sync.async_run(daily=daily, backfill=True)
-        LOGGER.debug(
-            "Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests
-        )
+        LOGGER.debug("Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests)
         if daily and result.status is not RunStatus.BUDGET:
             schedule = state.schedule
             schedule.last_run_day = today
             if is_retry:
                 schedule.retry_done_day = today
             yesterday = today - timedelta(days=1)
-            if result.status is RunStatus.FAILED or not sync.has_day(
-                SERIES_CONSUMPTION, yesterday
-            ):
+            if result.status is RunStatus.FAILED or not sync.has_day(SERIES_CONSUMPTION, yesterday):
                 schedule.retry_day = today
         await self.store.async_save(state.as_dict())
         await self._async_handle_result(result)
@@ -371,8 +367,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         expires = self.token.expires_at
         self._async_issue(
             f"{ISSUE_CONSENT_EXPIRING}_{self.pdl}",
-            expires is not None
-            and expires - now < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
+            expires is not None and expires - now < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
             ISSUE_CONSENT_EXPIRING,
             severity=ir.IssueSeverity.WARNING,
         )
@@ -396,4 +391,3 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             backfill_progress=round(sync.backfill_progress() * 100, 1),
             banned=self.service.banned_at is not None,
         )
-

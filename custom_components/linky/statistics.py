@@ -13,7 +13,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.components.recorder.models import (
     StatisticData,
     StatisticMeanType,
@@ -26,6 +25,7 @@ from homeassistant.components.recorder.statistics import (
 )
 from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
@@ -79,15 +79,23 @@ class RecorderSink:
             async_add_external_statistics(
                 self.hass,
                 metadata,
-                [StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh) for row in chunk],
+                [
+                    StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh)
+                    for row in chunk
+                ],
             )
             if index + CHUNK_ROWS < len(plan.rows):
                 await asyncio.sleep(0)
 
     async def async_last_sum(self, series: str) -> float | None:
-        """The sum of the newest stored row, or None when nothing is stored."""
+        """The sum of the newest stored row, or None when nothing is stored.
+
+        Waits for the recorder's pending writes first (e.g. a reload right after a run).
+        """
         stat_id = statistic_id(self.pdl, series)
-        last = await get_instance(self.hass).async_add_executor_job(
+        instance = get_instance(self.hass)
+        await instance.async_block_till_done()
+        last = await instance.async_add_executor_job(
             get_last_statistics, self.hass, 1, stat_id, False, {"sum"}
         )
         rows = last.get(stat_id)

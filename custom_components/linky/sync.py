@@ -118,7 +118,7 @@ class ErrorInfo:
                 status=data.get("status"),
                 code=data.get("code"),
             )
-        except (KeyError, TypeError, ValueError):
+        except KeyError, TypeError, ValueError:
             return None
 
 
@@ -131,7 +131,8 @@ class SeriesState:
     curve_available: bool | None = None  # False: hourly collection disabled at Enedis
     floor: date | None = None  # the API has nothing before this day (activation, history)
     curve_floor: date | None = None  # no load curve before this day (collection enabled later)
-    attempts: dict[date, int] = field(default_factory=dict)
+    attempts: dict[date, int] = field(default_factory=dict)  # failed fetches per gap day
+    tried_on: dict[date, date] = field(default_factory=dict)  # gap day -> local day last tried
     given_up: set[date] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
@@ -143,6 +144,9 @@ class SeriesState:
             "floor": self.floor.isoformat() if self.floor else None,
             "curve_floor": self.curve_floor.isoformat() if self.curve_floor else None,
             "attempts": {day.isoformat(): n for day, n in sorted(self.attempts.items())},
+            "tried_on": {
+                day.isoformat(): on.isoformat() for day, on in sorted(self.tried_on.items())
+            },
             "given_up": sorted(day.isoformat() for day in self.given_up),
         }
 
@@ -163,8 +167,12 @@ class SeriesState:
             state.attempts = {
                 date.fromisoformat(day): int(n) for day, n in (data.get("attempts") or {}).items()
             }
+            state.tried_on = {
+                date.fromisoformat(day): date.fromisoformat(on)
+                for day, on in (data.get("tried_on") or {}).items()
+            }
             state.given_up = {date.fromisoformat(day) for day in data.get("given_up") or []}
-        except (TypeError, ValueError, AttributeError):
+        except TypeError, ValueError, AttributeError:
             pass
         return state
 
@@ -205,8 +213,7 @@ class SyncState:
             return cls()
         state = cls(
             series={
-                name: SeriesState.from_dict(raw)
-                for name, raw in (data.get("series") or {}).items()
+                name: SeriesState.from_dict(raw) for name, raw in (data.get("series") or {}).items()
             },
             schedule=ScheduleState.from_dict(data.get("schedule")),
             last_error=ErrorInfo.from_dict(data.get("last_error")),
@@ -217,12 +224,12 @@ class SyncState:
                 state.max_power[day] = MaxPower(
                     day=day, va=int(raw["va"]), at=datetime.fromisoformat(raw["at"])
                 )
-            except (KeyError, TypeError, ValueError):
+            except KeyError, TypeError, ValueError:
                 continue
         for key in ("last_attempt", "last_success"):
             try:
                 value = datetime.fromisoformat(data[key]) if data.get(key) else None
-            except (TypeError, ValueError):
+            except TypeError, ValueError:
                 value = None
             setattr(state, key, value)
         return state
@@ -324,16 +331,26 @@ class MeterSync:
         return any(self._gap_days(series) for series in self.options.series)
 
     def backfill_progress(self) -> float:
-        """Share (0..1) of the hourly horizon stored hour by hour (or known to be absent)."""
+        """Share (0..1) of the hourly history stored hour by hour (days before a known floor,
+        or given up after repeated attempts, count as done: there is nothing to fetch)."""
         done = total = 0
+        end = self.today - timedelta(days=1)
         for series in self.options.series:
-            horizon = self._hourly_horizon(series)
-            end = self.today - timedelta(days=1)
-            if horizon is None or horizon >= end:
+            hourly_from = self._hourly_horizon(series)
+            if hourly_from is None:
                 continue
-            days = (end - horizon).days
-            total += days
-            done += days - len(self._gap_days(series, include_recent=True))
+            state = self.state.series_state(series)
+            day = minus_months(self.today, self.options.hourly_history_months)
+            while day < end:
+                total += 1
+                record = state.ledger.get(day)
+                if (
+                    day < hourly_from
+                    or day in state.given_up
+                    or (record is not None and record.resolution is Resolution.HOURLY)
+                ):
+                    done += 1
+                day += timedelta(days=1)
         return 1.0 if total == 0 else done / total
 
     # --- requests ---------------------------------------------------------------------------
@@ -358,7 +375,7 @@ class MeterSync:
         except ConsoApiNoConsentError as err:
             self._record_error(err)
             raise _StopRun(RunResult(RunStatus.NO_CONSENT, error=err)) from err
-        except (ConsoApiNoDataError, ConsoApiHistoryLimitError):
+        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
             raise
         except (ConsoApiServerError, ConsoApiConnectionError, ConsoApiError) as err:
             self._record_error(err)
@@ -414,6 +431,7 @@ class MeterSync:
         state = self.state.series_state(series)
         for day in complete:
             state.attempts.pop(day, None)
+            state.tried_on.pop(day, None)
         return set(complete)
 
     # --- steps ------------------------------------------------------------------------------
@@ -468,7 +486,7 @@ class MeterSync:
             # Not published yet, or hourly collection disabled: daily data tells which.
             try:
                 values = await self._daily(series, rng)
-            except (ConsoApiNoDataError, ConsoApiHistoryLimitError):
+            except ConsoApiNoDataError, ConsoApiHistoryLimitError:
                 return
             if values:
                 state.curve_available = False
@@ -487,7 +505,7 @@ class MeterSync:
             values: list[MaxPower] = await self._call(
                 lambda: self.client.max_power(pdl, rng.start, rng.end)
             )
-        except (ConsoApiNoDataError, ConsoApiHistoryLimitError):
+        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
             return
         for value in values:
             self.state.max_power[value.day] = value
@@ -533,7 +551,9 @@ class MeterSync:
                 day += timedelta(days=1)
         daily_to = hourly_from if hourly_from is not None else end
         gaps.update(ledger.missing_days(self._daily_horizon(series), min(daily_to, end)))
-        return sorted(gaps - state.given_up, reverse=True)
+        # A day that failed today is tried again on another day (data may come late).
+        tried_today = {day for day, on in state.tried_on.items() if on == self.today}
+        return sorted(gaps - state.given_up - tried_today, reverse=True)
 
     async def _backfill(self) -> None:
         budget = self.client.budget
@@ -549,10 +569,11 @@ class MeterSync:
                 hourly = hourly_from is not None and newest >= hourly_from
                 span = RECENT_DAYS if hourly else 365
                 low = hourly_from if hourly and hourly_from else self._daily_horizon(series)
-                rng = DateRange(
-                    max(low, newest - timedelta(days=span - 1)), newest + timedelta(days=1)
-                )
-                wanted = {day for day in gaps if rng.start <= day < rng.end}
+                oldest = newest - timedelta(days=span - 1)
+                wanted = {day for day in gaps if oldest <= day <= newest}
+                if not hourly:
+                    oldest = min(wanted)  # no need to ask for a year around one missing day
+                rng = DateRange(max(low, oldest), newest + timedelta(days=1))
                 tried |= wanted
                 if hourly:
                     try:
@@ -574,9 +595,11 @@ class MeterSync:
                     got = {day for day in wanted if state.ledger.get(day) is not None} - before
                 for day in wanted - got:
                     state.attempts[day] = state.attempts.get(day, 0) + 1
+                    state.tried_on[day] = self.today
                     if state.attempts[day] >= MAX_GAP_ATTEMPTS:
                         state.given_up.add(day)
                         state.attempts.pop(day, None)
+                        state.tried_on.pop(day, None)
 
 
 def days_from_rows(rows: Iterable[tuple[datetime, float]]) -> list[DayData]:
