@@ -458,16 +458,15 @@ class MeterSync:
                 return False
             return True
         except ConsoApiHistoryLimitError:
-            # The limit (e.g. the meter's activation) lies inside the range: narrow down.
-            if rng.days > 31:
-                middle = rng.start + timedelta(days=rng.days // 2)
-                newer = DateRange(middle, rng.end)
-                older = DateRange(rng.start, middle)
-                return await self._fetch_daily_range(series, newer) and (
-                    await self._fetch_daily_range(series, older)
-                )
-            state.floor = max(state.floor or rng.end, rng.end)
-            return False
+            # The limit (e.g. the meter's activation) lies inside the range: bisect, newer
+            # half first (a dozen requests at most, once in a meter's life).
+            if rng.days <= 1:
+                state.floor = max(state.floor or rng.end, rng.end)
+                return False
+            middle = rng.start + timedelta(days=rng.days // 2)
+            if not await self._fetch_daily_range(series, DateRange(middle, rng.end)):
+                return False
+            return await self._fetch_daily_range(series, DateRange(rng.start, middle))
         await self._store_daily(series, values)
         return True
 

@@ -7,9 +7,16 @@ exact (each row's sum = the previous row's sum + its state) whatever order days 
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.recorder import get_instance
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -19,17 +26,20 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from conso_emulator import HOME_PDL, Emulator
+from conso_emulator import HOME_PDL, NEW_PDL, NO_CURVE_PDL, PV_PDL, Emulator
 from custom_components.linky.conso.models import PARIS
-from custom_components.linky.const import CONF_REQUEST_CAP
+from custom_components.linky.const import (
+    CONF_BASE_URL,
+    CONF_HOURLY_HISTORY_MONTHS,
+    CONF_PDL,
+    CONF_PRODUCTION,
+    CONF_REQUEST_CAP,
+    CONF_TOKEN,
+    DOMAIN,
+    ISSUE_HOURLY_COLLECTION,
+)
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.statistics import statistic_id
-from homeassistant.components.recorder import Recorder
-from homeassistant.components.recorder.statistics import statistics_during_period
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.recorder import get_instance
-from homeassistant.util import dt as dt_util
 
 NOW = "2026-11-20 09:30:00+01:00"
 CONSUMPTION = statistic_id(HOME_PDL, "consumption")
@@ -155,9 +165,125 @@ async def test_request_cap_option_is_respected(
     assert len(emulator.requests) <= 12
 
 
-@pytest.fixture(autouse=True)
-def _no_platforms():  # TEMPORARY until sensor.py lands
-    from unittest.mock import patch
+def _entry_for(emulator: Emulator, url: str, pdl: str, **options: object) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Linky {pdl}",
+        unique_id=pdl,
+        data={
+            CONF_TOKEN: emulator.mint_token([pdl], issued_at=datetime(2026, 1, 1, tzinfo=UTC)),
+            CONF_PDL: pdl,
+            CONF_BASE_URL: url,
+        },
+        options=options,
+    )
 
-    with patch("custom_components.linky.PLATFORMS", []):
-        yield
+
+@pytest.mark.freeze_time(NOW)
+async def test_production_statistics_match_truth(
+    recorder_mock: Recorder, hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """A PV owner's injection is imported as its own statistic, hour by hour."""
+    entry = _entry_for(
+        emulator, emulator_url, PV_PDL, **{CONF_PRODUCTION: True, CONF_HOURLY_HISTORY_MONTHS: 1}
+    )
+    await _setup(hass, entry)
+    start = datetime(2026, 10, 20, tzinfo=PARIS)
+    end = datetime(2026, 11, 20, tzinfo=PARIS)
+    for series, production in (("consumption", False), ("production", True)):
+        rows = await _rows(hass, statistic_id(PV_PDL, series), start, end)
+        stored = {dt_util.utc_from_timestamp(r["start"]): round(r["state"] * 1000, 6) for r in rows}
+        truth = emulator.truth.hourly_wh(PV_PDL, production, start, end)
+        assert stored == {hour: float(wh) for hour, wh in truth.items()}, series
+    # Injection is zero at night and positive at noon on a sunny day.
+    assert any(wh > 0 for wh in truth.values())
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_hourly_collection_disabled_keeps_daily_data_and_raises_repair(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    emulator_url: str,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    """Load curve 404 while daily works: daily rows, and a repair issue explaining why;
+    the issue goes away by itself once hourly collection is enabled."""
+    entry = _entry_for(emulator, emulator_url, NO_CURVE_PDL)
+    coordinator = await _setup(hass, entry)
+    issue_id = f"{ISSUE_HOURLY_COLLECTION}_{NO_CURVE_PDL}_consumption"
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+
+    yesterday = datetime(2026, 11, 19, tzinfo=PARIS)
+    rows = await _rows(
+        hass, statistic_id(NO_CURVE_PDL, "consumption"), yesterday, yesterday + timedelta(days=1)
+    )
+    assert len(rows) == 1  # the day sits in its local-midnight row
+    assert round(rows[0]["state"] * 1000) == emulator.truth.daily_wh(
+        NO_CURVE_PDL, False, yesterday.date()
+    )
+
+    # The user enables hourly collection; the next morning run switches to hourly data.
+    emulator.meters[NO_CURVE_PDL].load_curve_enabled = True
+    assert coordinator.next_run is not None
+    assert coordinator.next_run.astimezone(PARIS).date() == date(2026, 11, 21)
+    freezer.move_to(coordinator.next_run + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    rows = await _rows(
+        hass, statistic_id(NO_CURVE_PDL, "consumption"), yesterday, yesterday + timedelta(days=1)
+    )
+    assert len(rows) == 24
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_new_meter_history_stops_at_activation(
+    recorder_mock: Recorder, hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """A meter activated 20 days ago: everything since activation, nothing asked before it
+    more than once."""
+    entry = _entry_for(emulator, emulator_url, NEW_PDL)
+    coordinator = await _setup(hass, entry)
+    activation = emulator.meters[NEW_PDL].activation_date
+    assert activation is not None
+    start = datetime.combine(activation, datetime.min.time(), PARIS)
+    end = datetime(2026, 11, 20, tzinfo=PARIS)
+    rows = await _rows(hass, statistic_id(NEW_PDL, "consumption"), start - timedelta(days=60), end)
+    stored = {dt_util.utc_from_timestamp(r["start"]): round(r["state"] * 1000, 6) for r in rows}
+    truth = emulator.truth.hourly_wh(NEW_PDL, False, start, end)
+    assert stored == {hour: float(wh) for hour, wh in truth.items()}
+    assert not coordinator.sync.backfill_pending()
+    assert len(emulator.requests) <= 20
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_statistics_healed_when_the_recorder_disagrees(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    emulator: Emulator,
+    emulator_url: str,
+    config_entry: MockConfigEntry,
+) -> None:
+    """If the recorder's sums no longer match (a hand edit, a restored database), the next
+    start rebuilds exact sums from the stored hourly states, without any request."""
+    entry = _entry_for(emulator, emulator_url, HOME_PDL, **{CONF_HOURLY_HISTORY_MONTHS: 1})
+    await _setup(hass, entry)
+    end = datetime(2026, 11, 20, tzinfo=PARIS)
+    before = await _rows(hass, CONSUMPTION, datetime(2020, 1, 1, tzinfo=PARIS), end)
+    # Corrupt the sums of the last week, as a bad manual edit would.
+    get_instance(hass).async_adjust_statistics(
+        CONSUMPTION, datetime(2026, 11, 13, tzinfo=PARIS), 1234.5, "kWh"
+    )
+    await async_wait_recording_done(hass)
+    requests = len(emulator.requests)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    assert len(emulator.requests) == requests
+    after = await _rows(hass, CONSUMPTION, datetime(2020, 1, 1, tzinfo=PARIS), end)
+    assert [(r["start"], r["state"]) for r in after] == [(r["start"], r["state"]) for r in before]
+    for old, new in zip(before, after, strict=True):
+        assert new["sum"] == pytest.approx(old["sum"], abs=1e-6)
