@@ -15,8 +15,10 @@ Rules:
   while more is needed: always for a tariff peak when `tariff_sheds_all` is set, otherwise
   only while the live power is above `target_w` (no reading: hold).
 - Restoring: when the peak is off, one load per `step_interval`, in reverse priority order.
-  A load is never restored before its `min_off` has elapsed since it was shed; it then
-  blocks the loads before it, so the order always holds.
+  A load is never restored before its `min_off` has elapsed since it was shed, nor while
+  the live power plus its estimated draw (`Load.power_w`) would reach `limit_w` (usually
+  `PowerThreshold.on_w`: restoring it would start a new power peak); it then blocks the
+  loads before it, so the order always holds.
 - Safety: a load shed for `max_shed` is restored at once, even during a peak and outside the
   pacing, and is not shed again before `cooldown` has elapsed. A shed load that is no longer
   configured is restored at once.
@@ -114,7 +116,8 @@ class Load:
     """A sheddable load, in priority order within the controller's list.
 
     `mode` SETPOINT needs exactly one of `setpoint` (absolute) or `delta` (added to the
-    saved target temperature, e.g. -2); `preset` is the ECO_PRESET preset name.
+    saved target temperature, e.g. -2); `preset` is the ECO_PRESET preset name. `power_w`
+    is the load's estimated draw when on (optional; used to restore without a new peak).
     """
 
     entity_id: str
@@ -126,6 +129,7 @@ class Load:
     preset: str = "eco"
     setpoint: float | None = None
     delta: float | None = None
+    power_w: float | None = None
 
     def __post_init__(self) -> None:
         if self.entity_id.split(".", 1)[0] != self.kind.value:
@@ -141,6 +145,8 @@ class Load:
             raise ValueError(f"{self.entity_id}: need 0 <= min_off < max_shed")
         if self.cooldown < timedelta(0):
             raise ValueError(f"{self.entity_id}: cooldown must not be negative")
+        if self.power_w is not None and not self.power_w >= 0:
+            raise ValueError(f"{self.entity_id}: power must not be negative")
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-able form (e.g. for config entry options; durations in seconds)."""
@@ -154,6 +160,7 @@ class Load:
             "preset": self.preset,
             "setpoint": self.setpoint,
             "delta": self.delta,
+            "power_w": self.power_w,
         }
 
     @classmethod
@@ -164,7 +171,9 @@ class Load:
             for key in ("min_off", "max_shed", "cooldown")
             if key in data
         }
-        options.update({key: data[key] for key in ("preset", "setpoint", "delta") if key in data})
+        options.update(
+            {key: data[key] for key in ("preset", "setpoint", "delta", "power_w") if key in data}
+        )
         return cls(
             entity_id=data["entity_id"],
             kind=LoadKind(data["kind"]),
@@ -196,10 +205,12 @@ class Battery:
 
 @dataclass(frozen=True, slots=True)
 class ControllerConfig:
-    """Controller tuning. `target_w` is usually `PowerThreshold.off_w`."""
+    """Controller tuning. `target_w` (shed while above) is usually `PowerThreshold.off_w`,
+    `limit_w` (do not restore up to it) `PowerThreshold.on_w`."""
 
     step_interval: timedelta = timedelta(minutes=1)
     target_w: float | None = None
+    limit_w: float | None = None
     tariff_sheds_all: bool = True
 
 
@@ -433,7 +444,7 @@ class SheddingController:
         change = (
             self._shed_next(now, peak, read, power_w)
             if peak.active
-            else self._restore_next(now, RestoreReason.PEAK_END)
+            else self._restore_next(now, power_w)
         )
         if change is not None:
             self._last_change = now
@@ -566,15 +577,24 @@ class SheddingController:
             return ShedAction(entity_id, saved, tuple(calls), self.level, peak.reason)
         return None
 
-    def _restore_next(self, now: datetime, reason: RestoreReason) -> RestoreAction | None:
+    def _restore_next(self, now: datetime, power_w: float | None) -> RestoreAction | None:
         shed = self.shed_entities
         if not shed:
             return None
         entity_id = shed[-1]
         load = self._load(entity_id)
-        if load is not None and now - self._shed[entity_id].shed_at < load.min_off:
-            return None
-        return self._restore(entity_id, reason)
+        if load is not None:
+            if now - self._shed[entity_id].shed_at < load.min_off:
+                return None
+            limit = self.config.limit_w
+            if (
+                limit is not None
+                and power_w is not None
+                and load.power_w is not None
+                and power_w + load.power_w >= limit
+            ):
+                return None
+        return self._restore(entity_id, RestoreReason.PEAK_END)
 
     def _restore_unconfigured(self) -> list[RestoreAction]:
         return [

@@ -1,0 +1,1 @@
+"""Tests of the HA-free load-shedding and self-consumption package."""
