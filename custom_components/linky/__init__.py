@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from homeassistant.helpers.recorder import get_instance
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
@@ -79,7 +79,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> boo
     cap = int(entry.options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP))
     client = await async_create_client(hass, entry.data[CONF_TOKEN], base_url, cap=cap)
     service = await async_get_service_state(hass, base_url, cap)
-    coordinator = LinkyCoordinator(hass, entry, client, service, token, meter_options(entry))
+    coordinator = LinkyCoordinator(
+        hass, entry, client=client, service=service, token=token, options=meter_options(entry)
+    )
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = coordinator
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
@@ -96,7 +98,9 @@ async def async_unload_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bo
 
 async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> None:
     """Delete the entry's saved state; its statistics only if the user asked for it."""
-    await Store[dict[str, object]](hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}").async_remove()
+    await Store[dict[str, object]](
+        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
+    ).async_remove()
     if entry.options.get(CONF_REMOVE_STATISTICS):
         pdl: str = entry.data[CONF_PDL]
         get_instance(hass).async_clear_statistics(

@@ -107,8 +107,7 @@ async def async_get_service_state(
         registry.services[url] = state
         budget.add_listener(registry.async_schedule_save)
         LOGGER.debug("Request budget for %s: %s used", url, budget.used)
-    if cap < state.budget.cap:
-        state.budget.cap = cap
+    state.budget.cap = min(state.budget.cap, cap)
     return state
 
 
@@ -123,4 +122,4 @@ async def async_set_banned(hass: HomeAssistant, base_url: str, banned: bool) -> 
 async def async_flush(hass: HomeAssistant) -> None:
     """Write pending budget changes now (on unload/stop)."""
     if (registry := hass.data.get(_DATA_KEY)) is not None:
-        await registry.store.async_save(registry._data_to_save())  # noqa: SLF001
+        await registry.store.async_save(registry._data_to_save())

@@ -9,7 +9,7 @@ DOMAIN: Final = "linky"
 LOGGER = logging.getLogger(__package__)
 
 # Config entry data (connection: what identifies the meter and authenticates).
-CONF_TOKEN: Final = "token"
+CONF_TOKEN: Final = "token"  # noqa: S105  (a config key, not a secret)
 CONF_PDL: Final = "pdl"
 CONF_BASE_URL: Final = "base_url"
 DEFAULT_BASE_URL: Final = "https://conso.boris.sh/api"

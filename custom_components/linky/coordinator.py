@@ -147,10 +147,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
     # --- lifecycle ------------------------------------------------------------------------
 
     async def _async_setup(self) -> None:
-        """Restore the persisted state and heal it against the recorder (no request)."""
+        """Restore the persisted state (no request, no database access)."""
         state = SyncState.from_dict(await self.store.async_load())
-        for series in self.options.series:
-            await self._async_check_ledger(state, series)
         self.sync = MeterSync(self.client, self.options, state, self.sink, dt_util.utcnow)
 
     async def _async_check_ledger(self, state: SyncState, series: str) -> None:
@@ -170,9 +168,6 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             round(ledger_sum, 3),
         )
         rows = await self.sink.async_read_states(series)
-        series_state.attempts.clear()
-        series_state.tried_on.clear()
-        series_state.given_up.clear()
         if not rows:
             series_state.ledger = SeriesLedger()
             series_state.daily_imported = False
@@ -275,6 +270,10 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         state = sync.state
         now = dt_util.utcnow()
         today = now.astimezone(PARIS).date()
+        # Heal the ledger first if the recorder disagrees with it (checked at each run, not
+        # at setup: the recorder may still be writing the previous run's rows then).
+        for series in self.options.series:
+            await self._async_check_ledger(state, series)
         first_import = not state.series_state(SERIES_CONSUMPTION).daily_imported
         due, is_retry = next_daily_run(now, self.pdl, state.schedule)
         daily = first_import or due <= now
