@@ -293,6 +293,9 @@ class MeterSync:
         self.backfill_reserve = backfill_reserve
         self._requests = 0
         self.hourly_collection_disabled: dict[str, bool] = {}
+        # Days written (or rewritten) to the statistics during the last run, per series:
+        # what derived series (costs) must recompute.
+        self.written_days: dict[str, set[date]] = {}
 
     # --- public ---------------------------------------------------------------------------
 
@@ -304,6 +307,7 @@ class MeterSync:
     async def async_run(self, *, daily: bool = True, backfill: bool = True) -> RunResult:
         """One run: first import if needed, the daily refresh, then back-fill."""
         self._requests = 0
+        self.written_days = {}
         self.state.last_attempt = self._now()
         try:
             for series in self.options.series:
@@ -416,6 +420,7 @@ class MeterSync:
         if plan.rows or plan.adjustments:
             await self.sink.async_write(series, plan)
         state.ledger = plan.ledger_after
+        self.written_days.setdefault(series, set()).update(plan.written_days)
         return plan.written_days
 
     async def _store_daily(self, series: str, values: Sequence[DailyEnergy]) -> None:
