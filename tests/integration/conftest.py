@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
-from unittest.mock import patch
+from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
-
+from homeassistant.components.recorder import Recorder
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from conso_emulator import HOME_PDL, Emulator, EmulatorServer
 from custom_components.linky.const import CONF_BASE_URL, CONF_PDL, CONF_TOKEN, DOMAIN
-from homeassistant.components.recorder import Recorder
-from homeassistant.util import dt as dt_util
 
 
 @pytest.fixture(autouse=True)
-def auto_enable_custom_integrations(recorder_mock: Recorder, enable_custom_integrations: None) -> None:
+def auto_enable_custom_integrations(
+    recorder_mock: Recorder, enable_custom_integrations: None
+) -> None:
     """Load custom integrations in every HA test, with a real recorder set up first (the
     integration depends on it; phacc requires `recorder_mock` before `hass`)."""
 
@@ -65,3 +68,20 @@ def config_entry(emulator_url: str, home_token: str) -> MockConfigEntry:
         data={CONF_TOKEN: home_token, CONF_PDL: HOME_PDL, CONF_BASE_URL: emulator_url},
         options={},
     )
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Syrupy snapshots with Home Assistant's serializer (states, registry entries)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Iterator[None]:
+    """Enable the entities that are disabled by default (not provided by phacc)."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
