@@ -29,6 +29,7 @@ from homeassistant.util import dt as dt_util
 
 from .budgets import ServiceState, async_set_banned
 from .conso.client import ConsoApiClient
+from .conso.errors import BudgetExhaustedError
 from .conso.models import PARIS, MaxPower
 from .conso.token import ConsentToken
 from .const import (
@@ -143,6 +144,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._running = False
         self._auth_failed = False
+        self._unavailable_logged = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -293,6 +295,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
 
     async def _async_handle_result(self, result: RunResult) -> None:
         sync = self._sync
+        self._async_log_availability(result)
         for series, disabled in sync.hourly_collection_disabled.items():
             self._async_issue(
                 f"{ISSUE_HOURLY_COLLECTION}_{self.pdl}_{series}",
@@ -322,6 +325,21 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if no_consent:
             self._auth_failed = True
             self.config_entry.async_start_reauth(self.hass)
+
+    @callback
+    def _async_log_availability(self, result: RunResult) -> None:
+        """Log once (info) when the service stops answering, and once when it is back."""
+        failed = result.error is not None and not isinstance(result.error, BudgetExhaustedError)
+        if failed and not self._unavailable_logged:
+            LOGGER.info(
+                "Conso API is unavailable for %s (%s); next attempt as scheduled",
+                self.config_entry.title,
+                result.error.message if result.error else result.status,
+            )
+            self._unavailable_logged = True
+        elif result.status is RunStatus.OK and self._unavailable_logged:
+            LOGGER.info("Conso API answers again for %s", self.config_entry.title)
+            self._unavailable_logged = False
 
     @callback
     def _async_issue(

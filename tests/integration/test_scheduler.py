@@ -147,8 +147,10 @@ async def test_server_error_retries_once_the_same_day(
     freezer: FrozenDateTimeFactory,
     emulator: Emulator,
     config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """A 5xx is retried once in the afternoon, never in a loop."""
+    """A 5xx is retried once in the afternoon, never in a loop; the outage is logged once,
+    and so is the recovery."""
     coordinator = await _setup(hass, _entry(config_entry))
     tomorrow = date(2026, 11, 21)
     assert coordinator.next_run == daily_slot(HOME_PDL, tomorrow)
@@ -163,6 +165,12 @@ async def test_server_error_retries_once_the_same_day(
     await _advance_to_next_run(hass, freezer, coordinator)
     assert len(emulator.requests) - before == 2
     assert coordinator.next_run == daily_slot(HOME_PDL, tomorrow + timedelta(days=1))
+    assert caplog.text.count("Conso API is unavailable") == 1
+
+    emulator.faults.clear()
+    await _advance_to_next_run(hass, freezer, coordinator)
+    assert coordinator.data.last_error is None
+    assert caplog.text.count("Conso API answers again") == 1
 
 
 @pytest.mark.freeze_time("2026-11-20 09:30:00+01:00")
