@@ -170,7 +170,7 @@ async def test_daily_energy_request_and_result(
         ),
     ],
 )
-async def test_each_measure_uses_its_type(  # noqa: PLR0917
+async def test_each_measure_uses_its_type(
     api: FakeConsoApi,
     client: ConsoApiClient,
     method: str,
