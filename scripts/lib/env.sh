@@ -88,8 +88,25 @@ exec chroot "$root" /usr/bin/env -i \
   LANG=C.UTF-8 TZ="${TZ:-UTC}" CI="${CI:-}" TERM="${TERM:-dumb}" \
   PYTHONDONTWRITEBYTECODE=1 LINKY_IN_ROOT=1 LINKY_TEST_ARGS="${LINKY_TEST_ARGS:-}" \
   /bin/sh -c "cd \"$repo\" && exec \"\$@\"" sh "$@"'
-  unshare --mount --propagation private --pid --fork --kill-child \
+  _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
     bash -c "$inner" inner "$LINKY_ROOT" "$LINKY_REPO" "$shared_dir" "$@"
+}
+
+# Runs "$@" (an `unshare --pid --fork ...` command) so that an interrupted or killed script
+# takes the whole PID namespace down with it: unshare ignores SIGINT/SIGTERM while it waits,
+# so on a signal the namespace's first process is killed, and the kernel kills the rest.
+_linky_isolated() {
+  local pid rc
+  "$@" <&0 &
+  pid=$!
+  # shellcheck disable=SC2064
+  trap "pkill -KILL -P $pid 2>/dev/null; kill -KILL $pid 2>/dev/null" INT TERM HUP
+  while :; do
+    wait "$pid" && rc=0 || rc=$?
+    kill -0 "$pid" 2>/dev/null || break
+  done
+  trap - INT TERM HUP
+  return "$rc"
 }
 
 # Provisions the environment (idempotent) and sets LINKY_MODE.
@@ -133,7 +150,13 @@ linky_env_provision() {
 linky_run() {
   case "$LINKY_MODE" in
     host)
-      (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 "$@") ;;
+      if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
+        (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
+          _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
+          --mount-proc "$@")
+      else
+        (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 "$@")
+      fi ;;
     chroot)
       _linky_chroot_run "$@" ;;
     *) linky_log "linky_env_provision was not called"; return 1 ;;
