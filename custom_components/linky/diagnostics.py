@@ -12,7 +12,7 @@ from typing import Any
 from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
-from .const import CONF_BASE_URL, CONF_PDL, CONF_PRODUCTION_PDL, CONF_TOKEN
+from .const import CONF_PDL, CONF_PRODUCTION_PDL, CONF_TOKEN
 from .coordinator import LinkyConfigEntry
 from .energy.ledger import Resolution
 from .statistics import statistic_id
@@ -82,7 +82,7 @@ async def async_get_config_entry_diagnostics(
             "data": dict(entry.data),
             "options": dict(entry.options),
         },
-        "token": {
+        "consent": {
             "issued_at": token.issued_at,
             "expires_at": token.expires_at,
             "meters": len(token.prms),
@@ -106,7 +106,6 @@ async def async_get_config_entry_diagnostics(
         },
         "schedule": {**state.schedule.as_dict(), "next_run": coordinator.next_run},
         "service": {
-            "base_url": entry.data[CONF_BASE_URL],
             "used": budget.used,
             "remaining": budget.remaining,
             "cap": budget.cap,
