@@ -8,8 +8,10 @@ request budget of the base URL: the daily consumption of the last seven days.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal
 
 from homeassistant.config_entries import (
     ConfigEntry,
@@ -22,9 +24,13 @@ from homeassistant.data_entry_flow import section
 import homeassistant.helpers.config_validation as cv
 from homeassistant.helpers.selector import (
     BooleanSelector,
+    DateSelector,
+    EntitySelector,
+    EntitySelectorConfig,
     NumberSelector,
     NumberSelectorConfig,
     NumberSelectorMode,
+    SelectOptionDict,
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
@@ -78,8 +84,46 @@ from .const import (
     MAX_REQUEST_CAP,
     MIN_REQUEST_CAP,
 )
+from .costs import CONF_TARIFF, tariff_from_options
+from .energy.tariffs import (
+    DEFAULT_OFFPEAK,
+    KVA_STEPS,
+    OPTION_BUCKETS,
+    BuybackPeriod,
+    ContractOption,
+    OffPeakWindow,
+    Tariff,
+    TariffError,
+    TariffPeriod,
+    default_tariff,
+)
+from .tempo import (
+    CONF_TEMPO_ENTITY,
+    CONF_TEMPO_TOMORROW_ENTITY,
+    CONF_TEMPO_URL,
+    DEFAULT_TEMPO_URL,
+)
 
 SECTION_ADVANCED = "advanced"
+
+STEP_METER = "meter"
+STEP_CONTRACT = "contract"
+STEP_PRICES = "prices"
+STEP_ADD_PERIOD = "add_period"
+STEP_BUYBACK = "buyback"
+STEP_REMOVE_PERIOD = "remove_period"
+STEP_CLEAR_TARIFF = "clear_tariff"
+STEP_TEMPO_SOURCE = "tempo_source"
+CONF_OPTION = "option"
+CONF_KVA = "kva"
+CONF_START = "start"
+CONF_OFFPEAK = "offpeak"
+CONF_SUBSCRIPTION = "subscription"
+CONF_TAX = "tax"
+CONF_EARLIER_PUBLIC = "earlier_public"
+CONF_PRICE = "price"
+CONF_PERIOD = "period"
+DEFAULT_KVA = 6
 CONSENT_URL = "https://conso.boris.sh"
 VALIDATION_DAYS = 7
 MIN_DAILY_HISTORY_MONTHS = 1
@@ -105,6 +149,41 @@ CONNECTION_SCHEMA = vol.Schema(
     }
 )
 REAUTH_SCHEMA = vol.Schema({vol.Required(CONF_TOKEN): _TOKEN_SELECTOR})
+
+CONTRACT_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_OPTION): SelectSelector(
+            SelectSelectorConfig(
+                options=[option.value for option in ContractOption],
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_OPTION,
+            )
+        ),
+        vol.Required(CONF_KVA): SelectSelector(
+            SelectSelectorConfig(
+                options=[str(kva) for kva in KVA_STEPS], mode=SelectSelectorMode.DROPDOWN
+            )
+        ),
+    }
+)
+BUYBACK_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_START): DateSelector(),
+        vol.Required(CONF_PRICE): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=10, step="any", mode=NumberSelectorMode.BOX, unit_of_measurement="€/kWh"
+            )
+        ),
+    }
+)
+_COLOUR_ENTITY = EntitySelector(EntitySelectorConfig(domain=["sensor", "select", "input_select"]))
+TEMPO_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_TEMPO_URL): TextSelector(TextSelectorConfig(type=TextSelectorType.URL)),
+        vol.Optional(CONF_TEMPO_ENTITY): _COLOUR_ENTITY,
+        vol.Optional(CONF_TEMPO_TOMORROW_ENTITY): _COLOUR_ENTITY,
+    }
+)
 
 
 def _number(minimum: int, maximum: int) -> NumberSelector:
@@ -392,10 +471,48 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class LinkyOptionsFlow(OptionsFlowWithReload):
-    """Production, history depth and request cap of one meter (no request is sent)."""
+    """A menu: meter and import settings, contract and prices (dated periods), production
+    buy-back price, Tempo colour source. Nothing here sends a request; saving reloads the
+    entry, which recomputes the cost statistics from the stored energy when prices changed."""
+
+    def __init__(self) -> None:
+        """Start with no contract chosen yet."""
+        self._option = ContractOption.BASE
+        self._kva = DEFAULT_KVA
+
+    @property
+    def _tariff(self) -> Tariff | None:
+        return tariff_from_options(self.config_entry.options)
+
+    @callback
+    def _async_save(self, **changes: Any) -> ConfigFlowResult:
+        """Save the entry's options with `changes` (None removes a key)."""
+        options = {**self.config_entry.options, **changes}
+        return self.async_create_entry(
+            data={key: value for key, value in options.items() if value is not None}
+        )
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Show and check the options; the entry reloads when they are saved."""
+        """What to change."""
+        tariff = self._tariff
+        menu = [STEP_METER, STEP_CONTRACT]
+        if tariff is not None:
+            menu += [STEP_ADD_PERIOD, STEP_BUYBACK]
+            if len(tariff.periods) > 1:
+                menu.append(STEP_REMOVE_PERIOD)
+            menu.append(STEP_CLEAR_TARIFF)
+        menu.append(STEP_TEMPO_SOURCE)
+        return self.async_show_menu(
+            step_id="init",
+            menu_options=menu,
+            description_placeholders={
+                CONF_PDL: self.config_entry.data[CONF_PDL],
+                "tariff": _describe(tariff),
+            },
+        )
+
+    async def async_step_meter(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Production, history depth and request cap; the entry reloads when saved."""
         entry = self.config_entry
         errors: dict[str, str] = {}
         if user_input is not None:
@@ -406,8 +523,8 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
             elif production_pdl not in parse_token(entry.data[CONF_TOKEN]).prms:
                 errors[CONF_PRODUCTION_PDL] = "pdl_not_in_token"
             else:
-                return self.async_create_entry(
-                    data={
+                return self._async_save(
+                    **{
                         CONF_PRODUCTION: bool(user_input[CONF_PRODUCTION]),
                         CONF_PRODUCTION_PDL: production_pdl,
                         CONF_DAILY_HISTORY_MONTHS: int(user_input[CONF_DAILY_HISTORY_MONTHS]),
@@ -415,10 +532,322 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
                         CONF_REQUEST_CAP: int(user_input[CONF_REQUEST_CAP]),
                     }
                 )
-        suggested = user_input or {**default_options(entry.data[CONF_PDL]), **entry.options}
+        defaults = default_options(entry.data[CONF_PDL])
+        suggested = user_input or {
+            key: entry.options.get(key, value) for key, value in defaults.items()
+        }
         return self.async_show_form(
-            step_id="init",
+            step_id=STEP_METER,
             data_schema=self.add_suggested_values_to_schema(OPTIONS_SCHEMA, suggested),
             errors=errors,
             description_placeholders={CONF_PDL: entry.data[CONF_PDL]},
         )
+
+    async def async_step_contract(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Pick the contract option and the subscribed power."""
+        if user_input is not None:
+            self._option = ContractOption(user_input[CONF_OPTION])
+            self._kva = int(user_input[CONF_KVA])
+            return await self.async_step_prices()
+        tariff = self._tariff
+        suggested = {
+            CONF_OPTION: (tariff.periods[-1].option if tariff else ContractOption.BASE).value,
+            CONF_KVA: str(self.config_entry.options.get(CONF_KVA, DEFAULT_KVA)),
+        }
+        return self.async_show_form(
+            step_id=STEP_CONTRACT,
+            data_schema=self.add_suggested_values_to_schema(CONTRACT_SCHEMA, suggested),
+        )
+
+    async def async_step_prices(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The prices of the bill, pre-filled with the newest public regulated prices; the
+        public prices of earlier dates can price the older history."""
+        public = _public_tariff(self._option, self._kva)
+        latest = public.periods[-1] if public else None
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                period = _read_period(user_input, self._option)
+                earlier: list[TariffPeriod] = []
+                if public is not None and user_input.get(CONF_EARLIER_PUBLIC):
+                    earlier = [
+                        replace(
+                            old,
+                            offpeak=period.offpeak,
+                            tax_per_kwh=period.tax_per_kwh,
+                            subscription_monthly=old.subscription_monthly
+                            or period.subscription_monthly,
+                        )
+                        for old in public.periods
+                        if old.start < period.start
+                    ]
+                old = self._tariff
+                tariff = Tariff((*earlier, period), old.buyback if old else ())
+            except TariffError as err:
+                errors[_error_field(err)] = err.key
+            else:
+                return self._async_save(**{CONF_TARIFF: tariff.as_dict(), CONF_KVA: self._kva})
+        suggested: dict[str, Any] = user_input or {
+            CONF_START: (latest.start if latest else _today().replace(day=1)).isoformat(),
+            CONF_OFFPEAK: _offpeak_text(DEFAULT_OFFPEAK),
+            CONF_EARLIER_PUBLIC: True,
+            **(_period_suggestion(latest) if latest else {}),
+        }
+        return self.async_show_form(
+            step_id=STEP_PRICES,
+            data_schema=self.add_suggested_values_to_schema(
+                _period_schema(self._option, earlier_public=public is not None), suggested
+            ),
+            errors=errors,
+            description_placeholders={
+                "source_date": latest.start.isoformat() if latest else "-",
+                "kva": str(self._kva),
+            },
+        )
+
+    async def async_step_add_period(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """New prices from a date on (the regulated tariff moves in February and August);
+        the earlier periods are kept."""
+        tariff = self._tariff
+        if tariff is None:
+            return await self.async_step_contract()
+        last = tariff.periods[-1]
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                period = _read_period(user_input, last.option)
+                periods = sorted((*tariff.periods, period), key=lambda p: p.start)
+                new = Tariff(tuple(periods), tariff.buyback)
+            except TariffError as err:
+                errors[_error_field(err)] = err.key
+            else:
+                return self._async_save(**{CONF_TARIFF: new.as_dict()})
+        kva = int(self.config_entry.options.get(CONF_KVA, DEFAULT_KVA))
+        public = _public_tariff(last.option, kva)
+        newer = [p for p in public.periods if p.start > last.start] if public else []
+        base = (
+            replace(last, start=newer[-1].start, prices=newer[-1].prices)
+            if newer
+            else replace(last, start=_today())
+        )
+        suggested = user_input or {
+            CONF_START: base.start.isoformat(),
+            CONF_OFFPEAK: _offpeak_text(last.offpeak),
+            **_period_suggestion(base),
+        }
+        return self.async_show_form(
+            step_id=STEP_ADD_PERIOD,
+            data_schema=self.add_suggested_values_to_schema(
+                _period_schema(last.option, earlier_public=False), suggested
+            ),
+            errors=errors,
+            description_placeholders={"last_start": last.start.isoformat()},
+        )
+
+    async def async_step_buyback(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The price paid for injected energy, from a date on."""
+        tariff = self._tariff
+        if tariff is None:
+            return await self.async_step_contract()
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                start = date.fromisoformat(str(user_input[CONF_START]))
+                kept = [p for p in tariff.buyback if p.start != start]
+                added = BuybackPeriod(start, _decimal_input(user_input[CONF_PRICE]))
+                new = replace(tariff, buyback=tuple(sorted((*kept, added), key=lambda p: p.start)))
+            except TariffError as err:
+                errors[_error_field(err)] = err.key
+            else:
+                return self._async_save(**{CONF_TARIFF: new.as_dict()})
+        last = tariff.buyback[-1] if tariff.buyback else None
+        suggested = user_input or {
+            CONF_START: (last.start if last else tariff.periods[0].start).isoformat(),
+            **({CONF_PRICE: float(last.price)} if last else {}),
+        }
+        return self.async_show_form(
+            step_id=STEP_BUYBACK,
+            data_schema=self.add_suggested_values_to_schema(BUYBACK_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_remove_period(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove one price period (the one before it then applies longer)."""
+        tariff = self._tariff
+        if tariff is None or len(tariff.periods) < 2:
+            return await self.async_step_init()
+        if user_input is not None:
+            start = date.fromisoformat(str(user_input[CONF_PERIOD]))
+            new = replace(tariff, periods=tuple(p for p in tariff.periods if p.start != start))
+            return self._async_save(**{CONF_TARIFF: new.as_dict()})
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_PERIOD): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(value=p.start.isoformat(), label=_describe_period(p))
+                            for p in tariff.periods
+                        ],
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(step_id=STEP_REMOVE_PERIOD, data_schema=schema)
+
+    async def async_step_clear_tariff(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Forget the contract and prices (the cost statistics are removed)."""
+        if user_input is not None:
+            return self._async_save(**{CONF_TARIFF: None, CONF_KVA: None})
+        return self.async_show_form(step_id=STEP_CLEAR_TARIFF, data_schema=vol.Schema({}))
+
+    async def async_step_tempo_source(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Where Tempo day colours come from: the public calendar service, or entities."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            url = str(user_input.get(CONF_TEMPO_URL) or DEFAULT_TEMPO_URL).strip().rstrip("/")
+            try:
+                cv.url(url)
+            except vol.Invalid, ValueError:
+                errors[CONF_TEMPO_URL] = "invalid_url"
+            else:
+                return self._async_save(
+                    **{
+                        CONF_TEMPO_URL: url,
+                        CONF_TEMPO_ENTITY: user_input.get(CONF_TEMPO_ENTITY) or None,
+                        CONF_TEMPO_TOMORROW_ENTITY: user_input.get(CONF_TEMPO_TOMORROW_ENTITY)
+                        or None,
+                    }
+                )
+        options = self.config_entry.options
+        suggested = user_input or {
+            CONF_TEMPO_URL: options.get(CONF_TEMPO_URL, DEFAULT_TEMPO_URL),
+            **{
+                key: options[key]
+                for key in (CONF_TEMPO_ENTITY, CONF_TEMPO_TOMORROW_ENTITY)
+                if options.get(key)
+            },
+        }
+        return self.async_show_form(
+            step_id=STEP_TEMPO_SOURCE,
+            data_schema=self.add_suggested_values_to_schema(TEMPO_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"default_url": DEFAULT_TEMPO_URL},
+        )
+
+
+def _today() -> date:
+    return dt_util.now(PARIS).date()
+
+
+def _public_tariff(option: ContractOption, kva: int) -> Tariff | None:
+    """The public regulated prices of an option and power, or None when not known."""
+    try:
+        return default_tariff(option, kva)
+    except TariffError:
+        return None
+
+
+def _decimal_input(value: Any) -> Decimal:
+    """A number from a form as an exact Decimal (the shortest text of the float)."""
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise TariffError("price_invalid", f"not a number: {value!r}") from None
+
+
+def _offpeak_text(windows: tuple[OffPeakWindow, ...]) -> str:
+    return ", ".join(window.as_text() for window in windows)
+
+
+def _read_period(user_input: Mapping[str, Any], option: ContractOption) -> TariffPeriod:
+    """A tariff period from a prices form. Raises TariffError."""
+    try:
+        start = date.fromisoformat(str(user_input[CONF_START]))
+    except ValueError:
+        raise TariffError("invalid_data", "invalid start date") from None
+    offpeak: tuple[OffPeakWindow, ...] = DEFAULT_OFFPEAK
+    if option is ContractOption.HPHC:
+        texts = [part for part in str(user_input.get(CONF_OFFPEAK, "")).split(",") if part.strip()]
+        offpeak = tuple(OffPeakWindow.from_text(text) for text in texts)
+    optional = {
+        key: _decimal_input(user_input[key]) if user_input.get(key) is not None else None
+        for key in (CONF_SUBSCRIPTION, CONF_TAX)
+    }
+    return TariffPeriod(
+        start=start,
+        option=option,
+        prices={
+            bucket: _decimal_input(user_input[bucket.value]) for bucket in OPTION_BUCKETS[option]
+        },
+        offpeak=offpeak,
+        subscription_monthly=optional[CONF_SUBSCRIPTION],
+        tax_per_kwh=optional[CONF_TAX],
+    )
+
+
+def _period_suggestion(period: TariffPeriod) -> dict[str, Any]:
+    """Form values of a period's prices."""
+    values: dict[str, Any] = {bucket.value: float(price) for bucket, price in period.prices.items()}
+    if period.subscription_monthly is not None:
+        values[CONF_SUBSCRIPTION] = round(float(period.subscription_monthly), 2)
+    if period.tax_per_kwh is not None:
+        values[CONF_TAX] = float(period.tax_per_kwh)
+    return values
+
+
+def _error_field(err: TariffError) -> str:
+    """The form field a tariff error belongs to."""
+    if err.key.startswith("offpeak"):
+        return CONF_OFFPEAK
+    if err.key in ("duplicate_start", "periods_not_sorted"):
+        return CONF_START
+    return "base"
+
+
+def _price_selector(unit: str, step: float | Literal["any"]) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=0, max=1000, step=step, mode=NumberSelectorMode.BOX, unit_of_measurement=unit
+        )
+    )
+
+
+def _period_schema(option: ContractOption, *, earlier_public: bool) -> vol.Schema:
+    """The form of one price period of `option`."""
+    fields: dict[Any, Any] = {vol.Required(CONF_START): DateSelector()}
+    for bucket in OPTION_BUCKETS[option]:
+        fields[vol.Required(bucket.value)] = _price_selector("€/kWh", "any")
+    if option is ContractOption.HPHC:
+        fields[vol.Required(CONF_OFFPEAK)] = TextSelector()
+    fields[vol.Optional(CONF_SUBSCRIPTION)] = _price_selector("€/month", 0.01)
+    fields[vol.Optional(CONF_TAX)] = _price_selector("€/kWh", "any")
+    if earlier_public:
+        fields[vol.Required(CONF_EARLIER_PUBLIC)] = BooleanSelector()
+    return vol.Schema(fields)
+
+
+def _describe_period(period: TariffPeriod) -> str:
+    prices = ", ".join(f"{bucket.value} {price}" for bucket, price in period.prices.items())
+    return f"{period.start.isoformat()}: {period.option.value} ({prices})"
+
+
+def _describe(tariff: Tariff | None) -> str:
+    """The tariff as a few lines of text for the menu."""
+    if tariff is None:
+        return "-"
+    lines = [_describe_period(period) for period in tariff.periods]
+    lines += [f"{p.start.isoformat()}: buy-back {p.price}" for p in tariff.buyback]
+    return "\n".join(f"- {line}" for line in lines)

@@ -45,6 +45,7 @@ from .const import (
     SERIES_CONSUMPTION,
     SERIES_PRODUCTION,
 )
+from .costs import CostUpdater
 from .energy.ledger import SeriesLedger, plan_write
 from .schedule import next_daily_run
 from .statistics import RecorderSink
@@ -139,6 +140,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
         )
         self.sink = RecorderSink(hass, self.pdl)
+        self.costs = CostUpdater(hass, entry, self.pdl, options.series)
         self.sync: MeterSync | None = None
         self.next_run: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
@@ -152,6 +154,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         """Restore the persisted state (no request, no database access)."""
         state = SyncState.from_dict(await self.store.async_load())
         self.sync = MeterSync(self.client, self.options, state, self.sink, dt_util.utcnow)
+        await self.costs.async_setup()
+        self.costs.async_start()
 
     async def _async_check_ledger(self, state: SyncState, series: str) -> None:
         series_state = state.series_state(series)
@@ -289,6 +293,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             yesterday = today - timedelta(days=1)
             if result.status is RunStatus.FAILED or not sync.has_day(SERIES_CONSUMPTION, yesterday):
                 schedule.retry_day = today
+        await self.costs.async_after_run(sync.written_days)
         await self.store.async_save(state.as_dict())
         await self._async_handle_result(result)
         return result

@@ -920,6 +920,16 @@ def options_input(**changes: Any) -> dict[str, Any]:
     return {**DEFAULT_OPTIONS, **changes}
 
 
+async def open_meter_options(hass: HomeAssistant, entry_id: str) -> ConfigFlowResult:
+    """Open the options menu and pick "Meter and import"."""
+    result = await hass.config_entries.options.async_init(entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert "meter" in result["menu_options"]
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": "meter"}
+    )
+
+
 async def test_options_saved_and_entry_reloaded(
     hass: HomeAssistant,
     emulator: Emulator,
@@ -939,9 +949,9 @@ async def test_options_saved_and_entry_reloaded(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_meter_options(hass, entry.entry_id)
 
-    assert_form(result, "init", flow="options")
+    assert_form(result, "meter", flow="options")
     assert result["description_placeholders"] == {CONF_PDL: HOME_PDL}
 
     result = await hass.config_entries.options.async_configure(
@@ -975,7 +985,7 @@ async def test_options_form_suggests_current_values(
 ) -> None:
     """The form starts from the saved options (defaults for an entry without any)."""
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await open_meter_options(hass, config_entry.entry_id)
 
     suggested = {
         key.schema: key.description["suggested_value"] for key in result["data_schema"].schema
@@ -988,7 +998,7 @@ async def test_options_empty_production_pdl_is_the_entry_meter(
 ) -> None:
     """Production on the consumption meter needs no second PDL."""
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await open_meter_options(hass, config_entry.entry_id)
     user_input = options_input(production=True)
     del user_input[CONF_PRODUCTION_PDL]
     result = await hass.config_entries.options.async_configure(result["flow_id"], user_input)
@@ -1014,12 +1024,12 @@ async def test_options_production_pdl_errors_then_recovers(
 ) -> None:
     """The production PDL must be 14 digits and covered by the entry's token."""
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await open_meter_options(hass, config_entry.entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], options_input(production=True, production_pdl=production_pdl)
     )
 
-    assert_form(result, "init", {CONF_PRODUCTION_PDL: error}, flow="options")
+    assert_form(result, "meter", {CONF_PRODUCTION_PDL: error}, flow="options")
     assert validation_requests(emulator) == 0
 
     result = await hass.config_entries.options.async_configure(
@@ -1046,7 +1056,7 @@ async def test_options_limits_enforced(
 ) -> None:
     """History depths and the request cap cannot leave their allowed ranges."""
     config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(config_entry.entry_id)
+    result = await open_meter_options(hass, config_entry.entry_id)
 
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
