@@ -30,7 +30,7 @@ class BannedRepairFlow(RepairsFlow):
                 description_placeholders={"url": CONFIGURATION_URL},
             )
         entries = self.hass.config_entries.async_entries(DOMAIN)
-        for base_url in {entry.data[CONF_BASE_URL] for entry in entries}:
+        for base_url in {url for entry in entries if (url := entry.data.get(CONF_BASE_URL))}:
             await async_set_banned(self.hass, base_url, False)
         for entry in entries:
             if entry.state is ConfigEntryState.LOADED:

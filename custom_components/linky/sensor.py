@@ -75,38 +75,28 @@ def _energy_descriptions(
 ) -> tuple[LinkySensorEntityDescription, ...]:
     """The yesterday / last 7 days / month to date sensors of one series."""
 
-    def value(pick: Callable[[SeriesFigures], float | None]) -> Callable[[LinkyData], float | None]:
-        def read(data: LinkyData) -> float | None:
-            return pick(series_figures) if (series_figures := figures(data)) else None
+    def description(
+        period: str, pick: Callable[[SeriesFigures], float | None]
+    ) -> LinkySensorEntityDescription:
+        def value(data: LinkyData) -> float | None:
+            series_figures = figures(data)
+            return pick(series_figures) if series_figures is not None else None
 
-        return read
+        return LinkySensorEntityDescription(
+            key=f"{series}_{period}",
+            translation_key=f"{series}_{period}",
+            device_class=SensorDeviceClass.ENERGY,
+            native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+            suggested_display_precision=2,
+            value_fn=value,
+            exists_fn=lambda data: figures(data) is not None,
+            available_fn=_fresh,
+        )
 
-    common: dict[str, Any] = {
-        "device_class": SensorDeviceClass.ENERGY,
-        "native_unit_of_measurement": UnitOfEnergy.KILO_WATT_HOUR,
-        "suggested_display_precision": 2,
-        "exists_fn": lambda data: figures(data) is not None,
-        "available_fn": _fresh,
-    }
     return (
-        LinkySensorEntityDescription(
-            key=f"{series}_yesterday",
-            translation_key=f"{series}_yesterday",
-            value_fn=value(lambda f: f.yesterday),
-            **common,
-        ),
-        LinkySensorEntityDescription(
-            key=f"{series}_last_7_days",
-            translation_key=f"{series}_last_7_days",
-            value_fn=value(lambda f: f.last_7_days),
-            **common,
-        ),
-        LinkySensorEntityDescription(
-            key=f"{series}_month_to_date",
-            translation_key=f"{series}_month_to_date",
-            value_fn=value(lambda f: f.month_to_date),
-            **common,
-        ),
+        description("yesterday", lambda f: f.yesterday),
+        description("last_7_days", lambda f: f.last_7_days),
+        description("month_to_date", lambda f: f.month_to_date),
     )
 
 
