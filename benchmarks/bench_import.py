@@ -19,8 +19,11 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+import cProfile
 from datetime import date, datetime, timedelta
+import io
 import logging
+import pstats
 import threading
 from unittest.mock import patch
 
@@ -41,8 +44,19 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from benchmarks.cpu import NOW, backfill_plans, build_corpus, daily_days, window_days
-from benchmarks.measure import BLOCKERS, RESULTS, LoopMonitor, real_seconds
+from benchmarks.cpu import (
+    NOW,
+    backfill_plans,
+    best_of,
+    build_corpus,
+    daily_days,
+    daily_ledger,
+    median_total,
+    run_pipeline,
+    traced_peak_bytes,
+    window_days,
+)
+from benchmarks.measure import BLOCKERS, OPTIONS, RESULTS, LoopMonitor, real_seconds
 from conso_emulator import HOME_PDL, PV_PDL, Emulator, EmulatorServer
 from custom_components.linky.conso import ConsoApiClient, RequestBudget
 from custom_components.linky.conso.models import PARIS, MeasureType
@@ -110,6 +124,33 @@ def emulator_url(emulator: Emulator, socket_enabled: None) -> Iterator[str]:
     """The emulator fixture's server, in its own thread (replaces the integration tests')."""
     with served_in_thread(emulator) as url:
         yield url
+
+
+async def test_parse_aggregate_cpu() -> None:
+    """CPU time to parse and aggregate 24 months of load curve (see `benchmarks.cpu`)."""
+    corpus = build_corpus()
+    ledger = daily_ledger(corpus)
+    runs = best_of(corpus, ledger, OPTIONS["repeats"])
+    best = runs[0]
+    RESULTS.update(
+        cpu_total_s=best.total_s,
+        cpu_median_s=median_total(runs),
+        cpu_json_s=best.json_s,
+        cpu_parse_s=best.parse_s,
+        cpu_hourly_s=best.hourly_s,
+        cpu_plan_s=best.plan_s,
+        points=best.points,
+        days=best.days,
+        rows=best.rows,
+        bodies=len(corpus.curve_bodies),
+        cpu_traced_peak=traced_peak_bytes(corpus, ledger),
+    )
+    if OPTIONS["profile"]:
+        profiler = cProfile.Profile()
+        profiler.runcall(run_pipeline, corpus, ledger)
+        out = io.StringIO()
+        pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(20)
+        RESULTS["cpu_profile"] = out.getvalue()
 
 
 async def _stored_rows(hass: HomeAssistant, stat_id: str) -> int:
@@ -276,6 +317,7 @@ async def test_import_real_clock(
     RESULTS["real_fetch_s"] = fetched - started
     RESULTS["real_import_s"] = done - started
     RESULTS["real_max_block_s"] = monitor.max_block_s
+    RESULTS["real_p99_block_s"] = monitor.p99_block_s
     RESULTS["real_rss_growth"] = monitor.peak_rss_growth
     RESULTS["real_monitor_samples"] = monitor.samples
     BLOCKERS["import (real clock)"] = monitor.blockers

@@ -30,7 +30,6 @@ from custom_components.linky.sync import minus_months
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=PARIS)
 CURVE_TYPE = "courbe_de_charge_consommation"
 DAILY_TYPE = "consommation_quotidienne"
-TARGET_CPU_S = 0.3
 
 
 @dataclass(frozen=True, slots=True)

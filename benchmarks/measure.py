@@ -22,6 +22,8 @@ from typing import Self
 RESULTS: dict[str, float | int | str] = {}
 """Every figure measured in this process, by name (filled by the benchmarks, read by the
 report in `benchmarks.__main__`)."""
+OPTIONS: dict[str, int] = {"repeats": 5, "profile": 0}
+"""Set by `benchmarks.__main__` before the run: CPU passes, and whether to profile them."""
 BLOCKERS: dict[str, Counter[str]] = {}
 """Per measured phase, what the event loop's thread was doing while it was blocked (see
 `LoopMonitor.blockers`)."""
@@ -74,7 +76,7 @@ class LoopMonitor:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="loop-monitor", daemon=True)
         self.max_block_s = 0.0
-        self.samples = 0
+        self.lateness: list[float] = []
         self.base_rss = 0
         self.peak_rss = 0
         self.blockers: Counter[str] = Counter()
@@ -95,6 +97,17 @@ class LoopMonitor:
         self._thread.join()
 
     @property
+    def samples(self) -> int:
+        """How many times the loop was probed."""
+        return len(self.lateness)
+
+    @property
+    def p99_block_s(self) -> float:
+        """The 99th percentile of the lateness (less sensitive to a noisy machine)."""
+        ordered = sorted(self.lateness)
+        return ordered[int(0.99 * (len(ordered) - 1))] if ordered else 0.0
+
+    @property
     def peak_rss_growth(self) -> int:
         """How far the resident set size rose above its value on entry, in bytes."""
         return max(0, self.peak_rss - self.base_rss)
@@ -108,11 +121,22 @@ class LoopMonitor:
                 if self._stop.is_set():  # the loop is leaving the monitor: not a block
                     return
                 if real_seconds() - posted > self._blame_after:
-                    frame = sys._current_frames().get(self._loop_thread)
-                    if frame is not None:
-                        self.blockers[_describe(frame)] += 1
+                    self._blame()
             self.peak_rss = max(self.peak_rss, rss_bytes())
             time.sleep(self._interval)
+
+    def _blame(self) -> None:
+        """Sample the loop thread's stack, and the innermost frames of the other threads
+        (one of them may hold the GIL that the loop is waiting for)."""
+        names = {thread.ident: thread.name for thread in threading.enumerate()}
+        me = threading.get_ident()
+        others = []
+        for ident, frame in sys._current_frames().items():
+            if ident == self._loop_thread:
+                self.blockers[_describe(frame)] += 1
+            elif ident != me:
+                others.append(f"{names.get(ident, ident)}: {_describe(frame, 2).strip()}")
+        self.blockers["other threads meanwhile:\n  " + "\n  ".join(sorted(others))] += 1
 
     def _on_loop(self, posted: float, ran: threading.Event) -> None:
         late = real_seconds() - posted
@@ -120,7 +144,7 @@ class LoopMonitor:
         if self._stop.is_set():
             return
         self.max_block_s = max(self.max_block_s, late)
-        self.samples += 1
+        self.lateness.append(late)
 
 
 def _describe(frame: FrameType, depth: int = 12) -> str:
