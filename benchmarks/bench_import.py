@@ -10,7 +10,7 @@ not in debug mode (the harness's debug mode records a stack per callback), and t
 is served from its own thread and event loop, so the blocks measured on Home Assistant's
 loop are the integration's (plus the GIL shared with the recorder), not the emulator's.
 Only `test_complete_backfill` freezes time (to move through a day and more of scheduled
-runs); freezegun makes every clock read much slower, so its timings are not reported.
+runs); freezegun makes every clock read much slower, so its timings are only indicative.
 """
 
 from __future__ import annotations
