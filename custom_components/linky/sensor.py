@@ -19,13 +19,18 @@ from homeassistant.components.sensor import (
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfApparentPower, UnitOfEnergy
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .conso import errors
 from .conso.models import MaxPower
+from .const import DOMAIN
 from .coordinator import LinkyConfigEntry, LinkyData, SeriesFigures
+from .energy.tempo import TempoColour
 from .entity import LinkyEntity
+from .tempo import TempoCoordinator
 
 PARALLEL_UPDATES = 0
 
@@ -195,6 +200,10 @@ async def async_setup_entry(
         for description in SENSORS
         if description.exists_fn(coordinator.data)
     )
+    if (tempo := coordinator.costs.tempo) is not None:
+        async_add_entities(
+            TempoColourSensor(tempo, coordinator.pdl, description) for description in TEMPO_SENSORS
+        )
 
 
 class LinkySensor(LinkyEntity, SensorEntity):
@@ -218,3 +227,38 @@ class LinkySensor(LinkyEntity, SensorEntity):
         """Attributes of the diagnostic sensors that have some."""
         attr_fn = self.entity_description.attr_fn
         return None if attr_fn is None else attr_fn(self.coordinator.data)
+
+
+# --- Tempo colours (only when the contract is Tempo or a Tempo source is configured) ---------
+
+TEMPO_SENSORS: tuple[SensorEntityDescription, ...] = tuple(
+    SensorEntityDescription(
+        key=key,
+        translation_key=key,
+        device_class=SensorDeviceClass.ENUM,
+        options=[colour.value for colour in TempoColour],
+    )
+    for key in ("tempo_today", "tempo_tomorrow")
+)
+
+
+class TempoColourSensor(CoordinatorEntity[TempoCoordinator], SensorEntity):
+    """Today's or tomorrow's Tempo colour, on the meter's device."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: TempoCoordinator, pdl: str, description: SensorEntityDescription
+    ) -> None:
+        """Bind the sensor to the Tempo coordinator and the meter's device."""
+        super().__init__(coordinator)
+        self.entity_description = description
+        self._attr_unique_id = f"{pdl}_{description.key}"
+        self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, pdl)})
+
+    @property
+    def native_value(self) -> str | None:
+        """The colour, or None while it is not known."""
+        colours = self.coordinator.data
+        colour = colours.today if self.entity_description.key == "tempo_today" else colours.tomorrow
+        return colour.value if colour is not None else None
