@@ -12,7 +12,7 @@ from homeassistant.loader import async_get_integration
 
 from .budgets import async_get_service_state
 from .conso import ConsoApiClient
-from .const import DEFAULT_REQUEST_CAP, DOMAIN
+from .const import DOMAIN, MAX_REQUEST_CAP
 
 PROJECT_URL = "https://github.com/linky-ha/linky"
 
@@ -24,9 +24,10 @@ async def async_user_agent(hass: HomeAssistant) -> str:
 
 
 async def async_create_client(
-    hass: HomeAssistant, token: str, base_url: str, *, cap: int = DEFAULT_REQUEST_CAP
+    hass: HomeAssistant, token: str, base_url: str, *, cap: int = MAX_REQUEST_CAP
 ) -> ConsoApiClient:
-    """A client for `base_url` using the shared budget of that URL (lowered to `cap`)."""
+    """A client for `base_url` using the shared budget of that URL (whose cap is the lowest
+    configured by any entry for that URL, and at most `cap`)."""
     state = await async_get_service_state(hass, base_url, cap)
     return ConsoApiClient(
         async_get_clientsession(hass),

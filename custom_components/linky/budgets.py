@@ -20,7 +20,14 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from .conso.budget import RequestBudget
-from .const import DEFAULT_REQUEST_CAP, DOMAIN, LOGGER
+from .const import (
+    CONF_BASE_URL,
+    CONF_REQUEST_CAP,
+    DEFAULT_REQUEST_CAP,
+    DOMAIN,
+    LOGGER,
+    MAX_REQUEST_CAP,
+)
 
 STORAGE_KEY = f"{DOMAIN}.service"
 STORAGE_VERSION = 1
@@ -87,13 +94,24 @@ def _normalize(base_url: str) -> str:
     return base_url.rstrip("/")
 
 
+def _effective_cap(hass: HomeAssistant, url: str, cap: int) -> int:
+    """The lowest request cap configured by any entry using this base URL (and `cap`): one
+    entry can never raise the cap another entry relies on, and raising every entry's option
+    raises the shared cap."""
+    caps = [cap]
+    for entry in hass.config_entries.async_entries(DOMAIN):
+        if _normalize(str(entry.data.get(CONF_BASE_URL, ""))) == url:
+            caps.append(int(entry.options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP)))
+    return min(caps)
+
+
 async def async_get_service_state(
-    hass: HomeAssistant, base_url: str, cap: int = DEFAULT_REQUEST_CAP
+    hass: HomeAssistant, base_url: str, cap: int = MAX_REQUEST_CAP
 ) -> ServiceState:
     """Return the (persisted) state of a base URL, creating it on first use.
 
-    `cap` is applied every time: the lowest cap asked for by any entry wins, so one entry
-    can never raise the cap that another entry relies on.
+    The budget's cap is recomputed every time from the configured entries (see
+    `_effective_cap`); `cap` can only lower it further.
     """
     registry = await _async_registry(hass)
     url = _normalize(base_url)
@@ -107,7 +125,7 @@ async def async_get_service_state(
         registry.services[url] = state
         budget.add_listener(registry.async_schedule_save)
         LOGGER.debug("Request budget for %s: %s used", url, budget.used)
-    state.budget.cap = min(state.budget.cap, cap)
+    state.budget.cap = _effective_cap(hass, url, cap)
     return state
 
 

@@ -27,7 +27,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 
-from .budgets import ServiceState, async_set_banned
+from .budgets import ServiceState, async_flush, async_set_banned
 from .conso.client import ConsoApiClient
 from .conso.errors import BudgetExhaustedError
 from .conso.models import PARIS, MaxPower
@@ -216,8 +216,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             return None
         now = dt_util.utcnow()
         state = self._sync.state
-        if not state.series_state(SERIES_CONSUMPTION).daily_imported:
-            when = now  # first import
+        if not all(state.series_state(s).daily_imported for s in self.options.series):
+            when = now  # first import (of a new meter, or of production just enabled)
         else:
             when, _ = next_daily_run(now, self.pdl, state.schedule)
             if state.last_error is None and self._sync.backfill_pending():
@@ -280,7 +280,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         # at setup: the recorder may still be writing the previous run's rows then).
         for series in self.options.series:
             await self._async_check_ledger(state, series)
-        first_import = not state.series_state(SERIES_CONSUMPTION).daily_imported
+        first_import = not all(state.series_state(s).daily_imported for s in self.options.series)
         due, is_retry = next_daily_run(now, self.pdl, state.schedule)
         daily = first_import or due <= now
         result = await sync.async_run(daily=daily, backfill=True)
@@ -295,6 +295,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
                 schedule.retry_day = today
         await self.costs.async_after_run(sync.written_days)
         await self.store.async_save(state.as_dict())
+        await async_flush(self.hass)  # the shared request budget, now rather than debounced
         await self._async_handle_result(result)
         return result
 

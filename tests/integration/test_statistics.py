@@ -33,6 +33,7 @@ from custom_components.linky.const import (
     CONF_HOURLY_HISTORY_MONTHS,
     CONF_PDL,
     CONF_PRODUCTION,
+    CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
     CONF_TOKEN,
     DOMAIN,
@@ -289,3 +290,35 @@ async def test_statistics_healed_when_the_recorder_disagrees(
     assert [(r["start"], r["state"]) for r in after] == [(r["start"], r["state"]) for r in before]
     for old, new in zip(before, after, strict=True):
         assert new["sum"] == pytest.approx(old["sum"], abs=1e-6)
+
+
+@pytest.mark.freeze_time(NOW)
+@pytest.mark.parametrize("remove_statistics", [False, True])
+async def test_statistics_removed_only_when_asked(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    emulator: Emulator,
+    emulator_url: str,
+    remove_statistics: bool,
+) -> None:
+    """Reloading never touches the statistics; deleting the entry removes them only when
+    the user enabled the option."""
+    entry = _entry_for(
+        emulator,
+        emulator_url,
+        HOME_PDL,
+        **{CONF_HOURLY_HISTORY_MONTHS: 0, CONF_REMOVE_STATISTICS: remove_statistics},
+    )
+    await _setup(hass, entry)
+    everything = (datetime(2020, 1, 1, tzinfo=PARIS), datetime(2026, 11, 21, tzinfo=PARIS))
+    stored = await _rows(hass, CONSUMPTION, *everything)
+    assert stored
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await _rows(hass, CONSUMPTION, *everything) == stored
+
+    assert await hass.config_entries.async_remove(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    remaining = await _rows(hass, CONSUMPTION, *everything)
+    assert remaining == ([] if remove_statistics else stored)
