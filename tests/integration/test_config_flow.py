@@ -1078,3 +1078,181 @@ def test_french_and_english_strings_match() -> None:
     """Both languages have the same texts with the same placeholders."""
     for flow in ("config", "options"):
         assert _shape(STRINGS["fr"][flow]) == _shape(STRINGS["en"][flow])
+
+
+# --- options: contract and prices ---------------------------------------------------------
+
+
+async def open_options_step(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str
+) -> ConfigFlowResult:
+    """Open the options menu and pick `step`."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert step in result["menu_options"], result["menu_options"]
+    for lang in STRINGS.values():
+        assert set(result["menu_options"]) <= set(lang["options"]["step"]["init"]["menu_options"])
+    return await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+
+
+def suggested_values(result: ConfigFlowResult) -> dict[str, Any]:
+    """The values a form is pre-filled with."""
+    return {
+        key.schema: (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+
+
+async def set_tariff(
+    hass: HomeAssistant, entry: MockConfigEntry, option: str, prices: dict
+) -> None:
+    """Set a contract through the options flow."""
+    result = await open_options_step(hass, entry, "contract")
+    assert_form(result, "contract", flow="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"option": option, "kva": "6"}
+    )
+    assert_form(result, "prices", flow="options")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], prices)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_contract_prices_prefilled_with_dated_public_prices(
+    hass: HomeAssistant, emulator: Emulator, config_entry: MockConfigEntry
+) -> None:
+    """The prices form shows the newest public grid and its date; saving keeps the meter
+    options and stores the dated periods (earlier public ones included); no request."""
+    config_entry.add_to_hass(hass)
+    result = await open_options_step(hass, config_entry, "contract")
+    menu = await hass.config_entries.options.async_init(config_entry.entry_id)
+    assert "add_period" not in menu["menu_options"]  # no tariff yet
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"option": "hphc", "kva": "6"}
+    )
+    assert_form(result, "prices", flow="options")
+    assert result["description_placeholders"] == {"source_date": "2026-02-01", "kva": "6"}
+    suggested = suggested_values(result)
+    assert suggested["hp"] == 0.2065
+    assert suggested["hc"] == 0.1579
+    assert suggested["start"] == "2026-02-01"
+    assert suggested["offpeak"] == "22:00-06:00"
+
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            **{key: value for key, value in suggested.items() if value is not None},
+            "offpeak": "01:30-07:30, 12:30-14:30",
+            "earlier_public": True,
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    tariff = config_entry.options["tariff"]
+    assert [p["start"] for p in tariff["periods"]] == ["2025-08-01", "2026-02-01"]
+    assert tariff["periods"][0]["prices"] == {"hp": "0.2081", "hc": "0.1635"}
+    assert tariff["periods"][1]["prices"] == {"hp": "0.2065", "hc": "0.1579"}
+    assert all(p["offpeak"] == ["01:30-07:30", "12:30-14:30"] for p in tariff["periods"])
+    assert validation_requests(emulator) == 0
+
+
+@pytest.mark.parametrize(
+    ("offpeak", "error"),
+    [
+        ("22h-6h", "offpeak_invalid"),
+        ("22:00-06:00, 05:00-07:00", "offpeak_overlap"),
+        ("", "offpeak_missing"),
+    ],
+)
+async def test_contract_offpeak_errors_then_recovers(
+    hass: HomeAssistant, config_entry: MockConfigEntry, offpeak: str, error: str
+) -> None:
+    """Off-peak windows are checked; the error is on the field, translated."""
+    config_entry.add_to_hass(hass)
+    result = await open_options_step(hass, config_entry, "contract")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"option": "hphc", "kva": "6"}
+    )
+    form = {"start": "2026-02-01", "hp": 0.2, "hc": 0.15, "offpeak": offpeak}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "earlier_public": False}
+    )
+    assert_form(result, "prices", {"offpeak": error}, flow="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {**form, "offpeak": "22:00-06:00", "earlier_public": False}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_price_periods_added_removed_buyback_and_cleared(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """Add a period (duplicate date refused), a buy-back price, remove a period, clear."""
+    config_entry.add_to_hass(hass)
+    await set_tariff(
+        hass, config_entry, "base", {"start": "2026-01-01", "base": 0.2, "earlier_public": False}
+    )
+    result = await open_options_step(hass, config_entry, "add_period")
+    assert_form(result, "add_period", flow="options")
+    assert result["description_placeholders"] == {"last_start": "2026-01-01"}
+    assert suggested_values(result)["start"] == "2026-02-01"  # the newer public grid
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"start": "2026-01-01", "base": 0.21}
+    )
+    assert_form(result, "add_period", {"start": "duplicate_start"}, flow="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"start": "2026-08-01", "base": 0.21, "subscription": 16.0}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    periods = config_entry.options["tariff"]["periods"]
+    assert [(p["start"], p["prices"], p["subscription_monthly"]) for p in periods] == [
+        ("2026-01-01", {"base": "0.2"}, None),
+        ("2026-08-01", {"base": "0.21"}, "16.0"),
+    ]
+
+    result = await open_options_step(hass, config_entry, "buyback")
+    assert_form(result, "buyback", flow="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"start": "2026-03-01", "price": 0.04}
+    )
+    assert config_entry.options["tariff"]["buyback"] == [{"start": "2026-03-01", "price": "0.04"}]
+
+    result = await open_options_step(hass, config_entry, "remove_period")
+    assert_form(result, "remove_period", flow="options")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"period": "2026-08-01"}
+    )
+    assert [p["start"] for p in config_entry.options["tariff"]["periods"]] == ["2026-01-01"]
+    menu = await hass.config_entries.options.async_init(config_entry.entry_id)
+    assert "remove_period" not in menu["menu_options"]  # never below one period
+
+    result = await open_options_step(hass, config_entry, "clear_tariff")
+    assert_form(result, "clear_tariff", flow="options")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {})
+    assert "tariff" not in config_entry.options
+
+
+async def test_tempo_source_url_checked_and_entities_saved(
+    hass: HomeAssistant, config_entry: MockConfigEntry
+) -> None:
+    """The Tempo service address must be a URL; entities are optional and saved."""
+    config_entry.add_to_hass(hass)
+    result = await open_options_step(hass, config_entry, "tempo_source")
+    assert_form(result, "tempo_source", flow="options")
+    assert suggested_values(result)["tempo_url"] == "https://www.api-couleur-tempo.fr/api"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"tempo_url": "not a url"}
+    )
+    assert_form(result, "tempo_source", {"tempo_url": "invalid_url"}, flow="options")
+    hass.states.async_set("sensor.rte_tempo_couleur_actuelle", "Bleu")
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "tempo_url": "http://127.0.0.1:9/tempo/api/",
+            "tempo_entity": "sensor.rte_tempo_couleur_actuelle",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert config_entry.options["tempo_url"] == "http://127.0.0.1:9/tempo/api"
+    assert config_entry.options["tempo_entity"] == "sensor.rte_tempo_couleur_actuelle"
+    assert "tempo_tomorrow_entity" not in config_entry.options
