@@ -36,16 +36,14 @@ from .conso.errors import (
     BudgetExhaustedError,
     ConsoApiAuthError,
     ConsoApiBannedError,
-    ConsoApiConnectionError,
     ConsoApiError,
     ConsoApiHistoryLimitError,
     ConsoApiNoConsentError,
     ConsoApiNoDataError,
     ConsoApiRateLimitedError,
-    ConsoApiServerError,
 )
 from .conso.models import PARIS, DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
-from .conso.planner import history_start, plan_requests
+from .conso.planner import history_start, minus_months, plan_requests
 from .energy.hourly import complete_day_hours, day_hours, local_day_bounds, split_by_local_day
 from .energy.ledger import DayData, Resolution, SeriesLedger, WritePlan, plan_write
 from .schedule import ScheduleState
@@ -260,18 +258,6 @@ class _StopRun(Exception):
         self.result = result
 
 
-def minus_months(day: date, months: int) -> date:
-    """The same day `months` months earlier (clamped to the month's last day)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month += 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    return date(year, month, 28)
-
-
 class MeterSync:
     """Synchronises one meter's statistics with the Conso API."""
 
@@ -381,7 +367,7 @@ class MeterSync:
             raise _StopRun(RunResult(RunStatus.NO_CONSENT, error=err)) from err
         except ConsoApiNoDataError, ConsoApiHistoryLimitError:
             raise
-        except (ConsoApiServerError, ConsoApiConnectionError, ConsoApiError) as err:
+        except ConsoApiError as err:  # server, connection, malformed, other refusals
             self._record_error(err)
             raise _StopRun(RunResult(RunStatus.FAILED, error=err)) from err
         return result

@@ -22,7 +22,7 @@ DAILY_HISTORY_MONTHS = 36
 def history_start(measure: MeasureType, today: date) -> date:
     """The oldest day the API serves for `measure` when asked on `today`."""
     months = LOAD_CURVE_HISTORY_MONTHS if measure.is_load_curve else DAILY_HISTORY_MONTHS
-    return _minus_months(today, months)
+    return minus_months(today, months)
 
 
 def max_span_days(measure: MeasureType) -> int:
@@ -57,7 +57,7 @@ def plan_requests(
     return chunks
 
 
-def _minus_months(day: date, months: int) -> date:
+def minus_months(day: date, months: int) -> date:
     """`day` moved back by whole months, clamped to the end of a shorter month."""
     index = day.year * 12 + day.month - 1 - months
     year, month = divmod(index, 12)
