@@ -245,6 +245,19 @@ def tempo_days_needed(tariff: Tariff, days: Iterable[DayData]) -> set[date]:
     return needed
 
 
+def read_stored_days(hass: HomeAssistant, stat_id: str, days: set[date] | None) -> list[DayData]:
+    """Read the stored rows of `days` (None: all) of an energy series as day data (in the
+    recorder's executor: reading and converting years of rows takes a while)."""
+    start = local_day_bounds(min(days))[0] if days else dt_util.utc_from_timestamp(0)
+    end = local_day_bounds(max(days))[1] if days else None
+    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", None, {"state"})
+    rows = [
+        (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
+        for row in stats.get(stat_id, [])
+    ]
+    return [data for data in days_from_rows(rows) if days is None or data.day in days]
+
+
 # --- Home Assistant glue ----------------------------------------------------------------------
 
 
@@ -352,18 +365,10 @@ class CostUpdater:
         if days is not None and not days:
             return []
         instance = get_instance(self.hass)
-        await instance.async_block_till_done()
-        stat_id = statistic_id(self.pdl, series)
-        start = local_day_bounds(min(days))[0] if days else dt_util.utc_from_timestamp(0)
-        end = local_day_bounds(max(days))[1] if days else None
-        stats = await instance.async_add_executor_job(
-            statistics_during_period, self.hass, start, end, {stat_id}, "hour", None, {"state"}
+        await instance.async_block_till_done()  # the run's rows are written first
+        return await instance.async_add_executor_job(
+            read_stored_days, self.hass, statistic_id(self.pdl, series), days
         )
-        rows = [
-            (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
-            for row in stats.get(stat_id, [])
-        ]
-        return [data for data in days_from_rows(rows) if days is None or data.day in days]
 
     async def _async_compute(self, written: Mapping[str, set[date] | None]) -> None:
         """Derive the given days (None: all stored days) of each energy series, oldest

@@ -205,6 +205,12 @@ async def test_base_costs_price_change_and_recompute_without_requests(
     _assert_costs(_by_hour(cost_rows), changed)
     assert len(entry.options[CONF_TARIFF]["periods"]) == 2
 
+    # Clearing the tariff removes the cost statistics (and keeps the energy).
+    await _options(hass, entry, "clear_tariff", {})
+    assert await _rows(hass, HOME_PDL, "consumption_cost") == []
+    assert await _rows(hass, HOME_PDL, "consumption")
+    assert len(emulator.requests) == requests
+
 
 def _in_windows(minute: int, windows: list[tuple[int, int]]) -> bool:
     return any((a <= minute < b) if a < b else (minute >= a or minute < b) for a, b in windows)
