@@ -144,6 +144,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.sync: MeterSync | None = None
         self.next_run: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
+        self._unsub_midnight: CALLBACK_TYPE | None = None
         self._running = False
         self._auth_failed = False
         self._unavailable_logged = False
@@ -192,13 +193,27 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
     def async_start(self) -> None:
         """Start scheduling (after the first refresh and platform setup)."""
         self._async_schedule()
+        self._async_track_midnight()
+
+    @callback
+    def _async_track_midnight(self, _now: datetime | None = None) -> None:
+        """Publish a new snapshot at each Paris midnight: "yesterday" moves on even when no
+        run happens before the morning."""
+        tomorrow = dt_util.utcnow().astimezone(PARIS).date() + timedelta(days=1)
+        midnight = datetime.combine(tomorrow, datetime.min.time(), PARIS)
+        if _now is not None:
+            self.async_set_updated_data(self._snapshot())
+        self._unsub_midnight = async_track_point_in_utc_time(
+            self.hass, self._async_track_midnight, midnight + timedelta(seconds=1)
+        )
 
     async def async_shutdown(self) -> None:
         """Cancel the timer and save the state."""
         await super().async_shutdown()
-        if self._unsub_timer is not None:
-            self._unsub_timer()
-            self._unsub_timer = None
+        for unsub in (self._unsub_timer, self._unsub_midnight):
+            if unsub is not None:
+                unsub()
+        self._unsub_timer = self._unsub_midnight = None
         if self.sync is not None:
             await self.store.async_save(self.sync.state.as_dict())
 

@@ -268,3 +268,24 @@ async def test_restart_in_the_middle_of_backfill(
     sent = sorted(record.time for record in emulator.requests)
     for index, moment in enumerate(sent):
         assert len([t for t in sent[index:] if t < moment + timedelta(hours=12)]) <= 20
+
+
+@pytest.mark.freeze_time("2026-11-20 09:30:00+01:00")
+async def test_yesterday_moves_on_at_paris_midnight(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    config_entry: MockConfigEntry,
+) -> None:
+    """At midnight the snapshot moves to the new day without any request: yesterday's
+    figure is unknown until the morning run brings it."""
+    coordinator = await _setup(hass, _entry(config_entry))
+    assert coordinator.data.consumption.yesterday is not None
+    requests = len(emulator.requests)
+
+    freezer.move_to(datetime(2026, 11, 21, 0, 0, 30, tzinfo=PARIS))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert coordinator.data.today == date(2026, 11, 21)
+    assert coordinator.data.consumption.yesterday is None
+    assert len(emulator.requests) == requests
