@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 import itertools
 from typing import Any
 
@@ -307,6 +307,45 @@ def test_autumn_day_with_first_repeated_label_missing() -> None:
     intervals = parse_load_curve(legacy_curve(labels, [10] * 49))
     assert intervals[3].end.astimezone(UTC) == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     assert intervals[4].end.astimezone(UTC) == datetime(2026, 10, 25, 1, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("minutes", [5, 30, 60])
+@pytest.mark.parametrize("change", [SPRING, AUTUMN], ids=["spring", "autumn"])
+def test_days_around_a_change_carry_the_fixed_paris_offset_of_each_instant(
+    change: date, minutes: int
+) -> None:
+    """Three days before to three days after a change: every start and end is the Paris wall
+    time with the fixed offset Paris has at that instant (including intervals ending at the
+    midnight after the change day), and the intervals tile the week."""
+    days = [change + timedelta(days=offset) for offset in range(-3, 4)]
+    labels = [label for day in days for label in local_labels(day, minutes)]
+    intervals = parse_load_curve(v2_curve(labels, [60] * len(labels), step=f"PT{minutes}M"))
+
+    assert len(intervals) == len(labels)
+    _assert_contiguous(intervals)
+    assert intervals[0].start == _local(*days[0].timetuple()[:3])
+    assert intervals[-1].end == _local(*(days[-1] + timedelta(days=1)).timetuple()[:3])
+    for interval in intervals:
+        assert interval.end - interval.start == timedelta(minutes=minutes)
+        for moment in (interval.start, interval.end):
+            paris = moment.astimezone(PARIS)
+            assert isinstance(moment.tzinfo, timezone)
+            assert moment.utcoffset() == paris.utcoffset()
+            assert moment.replace(tzinfo=None) == paris.replace(tzinfo=None)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        ["2026-03-30 00:00:00", "2026-03-29 23:30:00"],  # back into the change day
+        ["2026-10-25 23:30:00", "2026-10-26 00:00:00", "2026-10-26 00:00:00"],
+        ["2026-10-26 00:00:00", "2026-10-25 02:30:00"],  # back to a repeated label
+        ["2026-03-28 23:30:00", "2026-03-29 00:00:00", "2026-03-28 23:30:00"],
+    ],
+)
+def test_points_going_back_around_a_change_day_raise(labels: list[str]) -> None:
+    with pytest.raises(ConsoApiMalformedResponseError, match="repeats or goes back"):
+        parse_load_curve(v2_curve(labels, [1] * len(labels)))
 
 
 # --- interval lengths and gaps -------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 from custom_components.linky.conso.models import PARIS, EnergyInterval
 from custom_components.linky.conso.parsing import parse_daily, parse_load_curve
 from custom_components.linky.energy.hourly import (
+    HOUR,
     complete_day_hours,
     day_hours,
     hourly_wh,
@@ -121,6 +122,20 @@ def test_hourly_wh_splits_an_interval_crossing_an_hour_pro_rata() -> None:
     result = hourly_wh([interval(utc(2026, 1, 15, 10, 45), 45, 90.0)])
     assert result == {utc(2026, 1, 15, 10): pytest.approx(30.0), utc(2026, 1, 15, 11): 60.0}
     assert sum(result.values()) == pytest.approx(90.0)
+
+
+def test_hourly_wh_does_not_depend_on_the_order_of_the_intervals() -> None:
+    """Unsorted intervals, some crossing hours and coming back to earlier hours, give the
+    same sums as sorted ones."""
+    start = utc(2026, 1, 15, 10)
+    intervals = [
+        interval(start + timedelta(minutes=offset), minutes, wh)
+        for offset, minutes, wh in [(0, 30, 1.0), (30, 45, 3.0), (75, 15, 2.0), (90, 120, 8.0)]
+    ]
+    expected = {start: 3.0, start + HOUR: 5.0, start + 2 * HOUR: 4.0, start + 3 * HOUR: 2.0}
+    for ordered in (intervals, intervals[::-1], [intervals[1], intervals[3], *intervals[::2]]):
+        assert hourly_wh(ordered) == pytest.approx(expected)
+        assert list(hourly_wh(ordered)) == list(expected)
 
 
 def test_hourly_wh_keys_are_utc_across_the_repeated_hour() -> None:

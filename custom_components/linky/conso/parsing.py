@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from functools import cache, lru_cache
 import json
 import re
 
@@ -44,8 +45,7 @@ from .models import PARIS, DailyEnergy, EnergyInterval, MaxPower
 
 _LEGACY_DEFAULT_STEP = "PT30M"
 _STEP_RE = re.compile(r"PT(\d{1,2})M")
-_ALLOWED_STEP_MINUTES = frozenset({5, 10, 15, 20, 30, 60})
-_VALUE_RE = re.compile(r"[0-9]+")
+_STEPS = {minutes: timedelta(minutes=minutes) for minutes in (5, 10, 15, 20, 30, 60)}
 _MESSAGE_MAX = 300
 
 
@@ -72,14 +72,19 @@ def parse_load_curve(body: object) -> list[EnergyInterval]:
         if step_text is None and point.legacy:
             step_text = _LEGACY_DEFAULT_STEP
         minutes = _step_minutes(step_text)
-        end = _resolve_after(_naive_label(point.label), previous_end)
+        step = _STEPS[minutes]
+        naive = _naive_label(point.label)
+        if (zone := _steady_zone(naive.date())) is not None:
+            # No offset change from an hour before this day to its end: a fixed offset.
+            end = naive.replace(tzinfo=zone)
+            if previous_end is not None and end <= previous_end:
+                raise _repeats(naive)
+            start = end - step
+        else:
+            end_utc = _resolve_after(naive, previous_end)
+            start, end = _fixed_paris(end_utc - step), _fixed_paris(end_utc)
         previous_end = end
-        start = end - timedelta(minutes=minutes)
-        intervals.append(
-            EnergyInterval(
-                start=_fixed_paris(start), end=_fixed_paris(end), wh=watts * minutes / 60
-            )
-        )
+        intervals.append(EnergyInterval(start, end, watts * minutes / 60))
     return intervals
 
 
@@ -151,34 +156,35 @@ def _check_unit(found: object, expected: str) -> None:
 def _v2_point(item: object) -> _Point:
     if not isinstance(item, Mapping):
         raise _malformed("a point is not an object")
-    return _Point(value=item.get("v"), label=item.get("d"), step=item.get("p"), legacy=False)
+    return _Point(item.get("v"), item.get("d"), item.get("p"), False)
 
 
 def _legacy_point(item: object) -> _Point:
     if not isinstance(item, Mapping):
         raise _malformed("an interval_reading item is not an object")
-    return _Point(
-        value=item.get("value"),
-        label=item.get("date"),
-        step=item.get("interval_length"),
-        legacy=True,
-    )
+    return _Point(item.get("value"), item.get("date"), item.get("interval_length"), True)
 
 
 def _int_value(value: object) -> int:
     """Parse a value: a string of digits (an int is accepted too)."""
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and _VALUE_RE.fullmatch(value):
+    if isinstance(value, str) and value.isascii() and value.isdigit():
         return int(value)
     raise _malformed(f"unparseable value {value!r}")
 
 
 def _step_minutes(step: object) -> int:
-    if isinstance(step, str) and (match := _STEP_RE.fullmatch(step)):
-        minutes = int(match.group(1))
-        if minutes in _ALLOWED_STEP_MINUTES:
-            return minutes
+    if isinstance(step, str):
+        return _text_step_minutes(step)
+    raise _malformed(f"unsupported interval length {step!r}")
+
+
+@lru_cache(maxsize=64)
+def _text_step_minutes(step: str) -> int:
+    """The minutes of an ISO 8601 step such as `PT30M` (only the lengths Enedis uses)."""
+    if (match := _STEP_RE.fullmatch(step)) and (minutes := int(match.group(1))) in _STEPS:
+        return minutes
     raise _malformed(f"unsupported interval length {step!r}")
 
 
@@ -207,7 +213,7 @@ def _resolve_after(naive: datetime, previous: datetime | None) -> datetime:
     if previous is not None and instant <= previous:
         instant = naive.replace(tzinfo=PARIS, fold=1).astimezone(UTC)
         if instant <= previous:
-            raise _malformed(f"timestamp {naive} repeats or goes back in time")
+            raise _repeats(naive)
     return instant
 
 
@@ -216,7 +222,33 @@ def _fixed_paris(instant: datetime) -> datetime:
     local = instant.astimezone(PARIS)
     offset = local.utcoffset()
     assert offset is not None  # PARIS always has an offset
-    return local.replace(tzinfo=timezone(offset), fold=0)
+    return local.replace(tzinfo=_fixed_zone(offset), fold=0)
+
+
+@lru_cache(maxsize=4096)
+def _steady_zone(day: date) -> timezone | None:
+    """Paris's offset as a fixed zone when it holds from 23:00 the day before to the end of
+    `day` (every interval ending on `day` then lies in it); None on an offset change day.
+
+    Paris changes its offset at most once a day (at night, never twice within 25 hours), so
+    comparing the offsets at both ends of that span is enough.
+    """
+    if not date.min < day < date.max:
+        return None  # no day before or after it: the general path handles it
+    before = datetime.combine(day - timedelta(days=1), time(23), PARIS).utcoffset()
+    after = datetime.combine(day + timedelta(days=1), time(), PARIS).utcoffset()
+    assert before is not None  # PARIS always has an offset
+    return _fixed_zone(before) if before == after else None
+
+
+@cache
+def _fixed_zone(offset: timedelta) -> timezone:
+    """One shared fixed-offset zone per UTC offset."""
+    return timezone(offset)
+
+
+def _repeats(naive: datetime) -> ConsoApiMalformedResponseError:
+    return _malformed(f"timestamp {naive} repeats or goes back in time")
 
 
 def _malformed(detail: str) -> ConsoApiMalformedResponseError:

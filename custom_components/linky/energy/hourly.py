@@ -12,31 +12,42 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from operator import itemgetter
 
 from ..conso.models import PARIS, EnergyInterval
 
 HOUR = timedelta(hours=1)
 
+type _Span = tuple[datetime, datetime, float]  # an interval: UTC start, UTC end, Wh
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
 
 def local_day_bounds(day: date) -> tuple[datetime, datetime]:
     """Return the UTC instants of the local midnight starting `day` and of the next one."""
-    start = datetime.combine(day, time(), PARIS).astimezone(UTC)
-    end = datetime.combine(day + timedelta(days=1), time(), PARIS).astimezone(UTC)
-    return start, end
+    return _day_bounds(day)
 
 
 def day_hours(day: date) -> list[datetime]:
     """Return the UTC hour starts of the local `day` (23, 24 or 25 of them)."""
-    start, end = local_day_bounds(day)
-    return [start + i * HOUR for i in range((end - start) // HOUR)]
+    return list(_day_hours(day))
 
 
 def split_by_local_day(intervals: Iterable[EnergyInterval]) -> dict[date, list[EnergyInterval]]:
     """Group intervals by the local date of their start, each group sorted by start."""
-    days: defaultdict[date, list[EnergyInterval]] = defaultdict(list)
-    for interval in intervals:
-        days[interval.start.astimezone(PARIS).date()].append(interval)
-    return {day: sorted(group, key=_utc_start) for day, group in sorted(days.items())}
+    by_start = sorted(
+        ((interval.start.astimezone(UTC), interval) for interval in intervals), key=itemgetter(0)
+    )
+    days: dict[date, list[EnergyInterval]] = {}
+    group: list[EnergyInterval] = []
+    low = high = _NEVER  # bounds of the current day: none yet
+    for start, interval in by_start:
+        if not low <= start < high:
+            day = start.astimezone(PARIS).date()
+            low, high = _day_bounds(day)
+            group = days.setdefault(day, [])
+        group.append(interval)
+    return days
 
 
 def hourly_wh(intervals: Iterable[EnergyInterval]) -> dict[datetime, float]:
@@ -45,21 +56,13 @@ def hourly_wh(intervals: Iterable[EnergyInterval]) -> dict[datetime, float]:
     An interval that crosses an hour boundary is split pro rata of the time spent in each
     hour. Raises ValueError on an interval that does not end after it starts.
     """
-    hours: defaultdict[datetime, float] = defaultdict(float)
+    spans: list[_Span] = []
     for interval in intervals:
-        start = interval.start.astimezone(UTC)
-        end = interval.end.astimezone(UTC)
-        duration = end - start
-        if duration <= timedelta(0):
+        start, end = interval.start.astimezone(UTC), interval.end.astimezone(UTC)
+        if end <= start:
             raise ValueError(f"interval does not end after it starts: {interval}")
-        hour = start.replace(minute=0, second=0, microsecond=0)
-        while hour < end:
-            overlap = min(end, hour + HOUR) - max(start, hour)
-            hours[hour] += (
-                interval.wh if overlap == duration else interval.wh * (overlap / duration)
-            )
-            hour += HOUR
-    return dict(sorted(hours.items()))
+        spans.append((start, end, interval.wh))
+    return _hourly_sums(spans)
 
 
 def complete_day_hours(
@@ -72,18 +75,53 @@ def complete_day_hours(
     Anything else (a hole, an overlap, a duplicate, an interval outside the day, no interval)
     gives None, so that an incomplete curve never replaces a daily total.
     """
-    ordered = sorted(intervals, key=_utc_start)
-    cursor, end = local_day_bounds(day)
-    for interval in ordered:
-        if _utc_start(interval) != cursor or interval.end.astimezone(UTC) <= cursor:
+    spans = sorted(
+        (
+            (interval.start.astimezone(UTC), interval.end.astimezone(UTC), interval.wh)
+            for interval in intervals
+        ),
+        key=itemgetter(0),
+    )
+    cursor, end = _day_bounds(day)
+    for start, stop, _ in spans:
+        if start != cursor or stop <= cursor:
             return None
-        cursor = interval.end.astimezone(UTC)
-    if not ordered or cursor != end:
+        cursor = stop
+    if not spans or cursor != end:
         return None
     # A tiling of the day touches each of its hours, so every hour is a key, in order.
-    return hourly_wh(ordered)
+    return _hourly_sums(spans)
 
 
-def _utc_start(interval: EnergyInterval) -> datetime:
-    """The interval start in UTC (a sort key that is right across DST changes)."""
-    return interval.start.astimezone(UTC)
+def _hourly_sums(spans: Iterable[_Span]) -> dict[datetime, float]:
+    """Sum the Wh of spans that end after they start per UTC hour start, sorted by hour."""
+    hours: defaultdict[datetime, float] = defaultdict(float)
+    hour = next_hour = _NEVER  # the hour of the previous span's start: none yet
+    for start, end, wh in spans:
+        if not hour <= start < next_hour:
+            hour = start.replace(minute=0, second=0, microsecond=0)
+            next_hour = hour + HOUR
+        if end <= next_hour:  # within one hour: the common case
+            hours[hour] += wh
+            continue
+        duration = end - start
+        low, high = hour, next_hour
+        while low < end:
+            hours[low] += wh * ((min(end, high) - max(start, low)) / duration)
+            low, high = high, high + HOUR
+    return dict(sorted(hours.items()))
+
+
+@lru_cache(maxsize=4096)
+def _day_bounds(day: date) -> tuple[datetime, datetime]:
+    """`local_day_bounds`, computed once per day."""
+    start = datetime.combine(day, time(), PARIS).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(), PARIS).astimezone(UTC)
+    return start, end
+
+
+@lru_cache(maxsize=4096)
+def _day_hours(day: date) -> tuple[datetime, ...]:
+    """`day_hours`, computed once per day."""
+    start, end = _day_bounds(day)
+    return tuple(start + i * HOUR for i in range((end - start) // HOUR))
