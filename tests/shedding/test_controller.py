@@ -424,6 +424,13 @@ def test_loads_validate_and_round_trip() -> None:
     for kwargs in bad:
         with pytest.raises(ValueError, match=r"\w"):
             Load(**kwargs)
+    select = "select.battery_mode"
+    battery = Battery(
+        select,
+        ServiceCall("select", "select_option", select, {"option": "discharge"}),
+        ServiceCall("number", "set_value", "number.battery_power", {"value": -3000}),
+    )
+    assert Battery.from_dict(json.loads(json.dumps(battery.as_dict()))) == battery
     with pytest.raises(ValueError, match="twice"):
         SheddingController([LOADS[0], LOADS[0]])
     with pytest.raises(ValueError, match="version"):

@@ -192,6 +192,26 @@ class Battery:
     charge: ServiceCall
     idle: ServiceCall | None = None
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-able form (e.g. for config entry options)."""
+        return {
+            "entity_id": self.entity_id,
+            "discharge": self.discharge.as_dict(),
+            "charge": self.charge.as_dict(),
+            "idle": None if self.idle is None else self.idle.as_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Battery:
+        """Rebuild a battery from `as_dict` output."""
+        idle = data.get("idle")
+        return cls(
+            data["entity_id"],
+            ServiceCall.from_dict(data["discharge"]),
+            ServiceCall.from_dict(data["charge"]),
+            None if idle is None else ServiceCall.from_dict(idle),
+        )
+
     def call_for(self, mode: BatteryMode) -> ServiceCall | None:
         """The call that puts the battery in `mode`."""
         match mode:
