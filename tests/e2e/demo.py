@@ -25,15 +25,16 @@ from .ha_driver import (
     DEMO_USER,
     EmulatorProcess,
     HomeAssistantClient,
+    HomeAssistantError,
     HomeAssistantProcess,
     write_config,
 )
 
-# Costs: Home Assistant accepts no fixed price for external statistics, only a cost
-# statistic. TODO(cost statistics): once the integration publishes them, set these to
-# "linky:{pdl}_consumption_cost" and the PV meter's compensation statistic id.
-COST_STATISTIC: str | None = None
-COMPENSATION_STATISTIC: str | None = None
+CONTRACT = {"option": "base", "kva": "6"}
+"""The demo's contract (options menu "Contract and prices"), priced with the pre-filled public
+regulated prices. Base, so that days stored as daily totals get a cost too."""
+BUYBACK_EUR_PER_KWH = 0.04
+"""The PV meter's surplus buy-back price (options menu "Production buy-back price")."""
 
 
 def _statistic(pdl: str, series: str) -> str:
@@ -42,7 +43,7 @@ def _statistic(pdl: str, series: str) -> str:
 
 def energy_preferences() -> dict[str, Any]:
     """The Energy dashboard: the household meter, and the PV house's meter with its surplus
-    returned to the grid; costs once the cost statistics exist (see COST_STATISTIC)."""
+    returned to the grid; each with its energy cost, the surplus with its revenue."""
 
     def grid(name: str, pdl: str, *, export: bool) -> dict[str, Any]:
         return {
@@ -50,12 +51,10 @@ def energy_preferences() -> dict[str, Any]:
             "name": name,
             "stat_energy_from": _statistic(pdl, "consumption"),
             "stat_energy_to": _statistic(pdl, "production") if export else None,
-            "stat_cost": COST_STATISTIC and COST_STATISTIC.format(pdl=pdl),
+            "stat_cost": _statistic(pdl, "consumption_cost"),
             "entity_energy_price": None,
             "number_energy_price": None,
-            "stat_compensation": COMPENSATION_STATISTIC and COMPENSATION_STATISTIC.format(pdl=pdl)
-            if export
-            else None,
+            "stat_compensation": _statistic(pdl, "production_revenue") if export else None,
             "entity_energy_price_export": None,
             "number_energy_price_export": None,
             "cost_adjustment_day": 0,
@@ -93,7 +92,9 @@ async def _add_pv_meter(emulator: EmulatorProcess, client: HomeAssistantClient) 
     )
     token = await emulator.mint_token([PV_PDL])
     entry = await client.add_linky_entry(token, emulator.base_url)
-    await client.options_flow(entry["entry_id"], {"production": True, "production_pdl": PV_PDL})
+    await client.options_flow(
+        entry["entry_id"], "meter", {"production": True, "production_pdl": PV_PDL}
+    )
     entry_id: str = entry["entry_id"]
     return entry_id
 
@@ -104,6 +105,33 @@ async def _wait_for_imports(client: HomeAssistantClient, entry_ids: list[str]) -
         sync = diagnostics["data"]["sync"]
         if sync["last_error"]:
             print(f"Warning: the first import of {entry_id} failed: {sync['last_error']}")
+
+
+async def _set_tariffs(client: HomeAssistantClient, entry_ids: list[str]) -> None:
+    """The contract of both meters and the PV meter's buy-back price, through the options
+    menu; then wait until the costs of the newest imported hour are derived (the integration
+    derives them oldest first, in the background, from the stored energy)."""
+    for entry_id in entry_ids:
+        await client.options_flow(entry_id, "contract", CONTRACT, {})
+    await client.options_flow(entry_ids[0], "buyback", {"price": BUYBACK_EUR_PER_KWH})
+    derived = {
+        _statistic(PV_PDL, "consumption_cost"): _statistic(PV_PDL, "consumption"),
+        _statistic(PV_PDL, "production_revenue"): _statistic(PV_PDL, "production"),
+        _statistic(HOME_PDL, "consumption_cost"): _statistic(HOME_PDL, "consumption"),
+    }
+    for derived_id, energy_id in derived.items():
+        await client.wait_for_statistic(derived_id, energy_id)
+
+
+async def _check_web_ui(client: HomeAssistantClient) -> None:
+    """The web UI stays on "Loading..." when Home Assistant cannot list its services."""
+    try:
+        await client.ws_call("get_services")
+    except HomeAssistantError as err:
+        raise HomeAssistantError(
+            f"{err}: the web UI would not load; are tests/e2e/requirements_frontend.txt "
+            "installed (scripts/develop does it)?"
+        ) from err
 
 
 @contextlib.asynccontextmanager
@@ -123,7 +151,9 @@ async def run_demo(
         home_token = await emulator.mint_token([HOME_PDL])
         entry_ids.append((await client.add_linky_entry(home_token, emulator.base_url))["entry_id"])
         await _wait_for_imports(client, entry_ids)
+        await _set_tariffs(client, entry_ids)
         await client.ws_call("energy/save_prefs", **energy_preferences())
+        await _check_web_ui(client)
         yield Demo(emulator, ha, client, entry_ids)
 
 

@@ -18,7 +18,7 @@ import asyncio
 from collections.abc import AsyncIterator, Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 import itertools
 from pathlib import Path
 import signal
@@ -35,6 +35,8 @@ REPO = Path(__file__).resolve().parents[2]
 LOOPBACK = "127.0.0.1"
 DOMAIN = "linky"
 STARTUP_SECONDS = 120.0
+RECENT = timedelta(days=40)
+"""How far back `wait_for_statistic` looks for the newest row."""
 
 HA_INTEGRATIONS = (
     "config",
@@ -42,12 +44,12 @@ HA_INTEGRATIONS = (
     "energy",
     "frontend",
     "history",
-    "recorder",
     "repairs",
 )
-"""What `configuration.yaml` sets up: no `default_config`, whose integrations reach the
-network (cloud, zeroconf, updates...). The frontend pulls in auth, onboarding, api,
-websocket_api, lovelace, search and the device page's needs."""
+"""What `configuration.yaml` sets up besides `recorder` (configured in the template): no
+`default_config`, whose integrations reach the network (cloud, zeroconf, updates...). The
+frontend pulls in auth, onboarding, api, websocket_api, lovelace, search and the device
+page's needs."""
 
 CONFIGURATION_YAML = """\
 # Written by tests/e2e/ha_driver.py: a minimal, offline Home Assistant for Linky.
@@ -364,6 +366,17 @@ class HomeAssistantClient:
         status = await self.request("GET", "/api/onboarding", auth=False)
         if not all(step["done"] for step in status):
             raise HomeAssistantError(f"onboarding not finished: {status}")
+        await self.confirm_http_config()
+
+    async def confirm_http_config(self) -> None:
+        """Keep the `http:` settings of `configuration.yaml` (127.0.0.1, our port), as the
+        frontend's "Confirm new HTTP server configuration" dialog does: Home Assistant
+        imports them as a trial and, unconfirmed, restarts on its default port and addresses
+        five minutes later."""
+        config = await self.ws_call("http/config")
+        pending = config["pending"]
+        if pending is not None and pending.get("error") is None:
+            await self.ws_call("http/config/promote")
 
     async def login(self, user: User) -> None:
         """Log in with the username and password (the login form's flow)."""
@@ -408,21 +421,27 @@ class HomeAssistantClient:
             )
         return result
 
-    async def options_flow(self, entry_id: str, options: Mapping[str, Any]) -> dict[str, Any]:
-        """Open an entry's options, change some, submit (the entry reloads)."""
-        form: dict[str, Any] = await self.request(
-            "POST", "/api/config/config_entries/options/flow", json={"handler": entry_id}
-        )
-        current: dict[str, Any] = {}
-        for field in form.get("data_schema", []):
-            suggested = (field.get("description") or {}).get("suggested_value")
-            if suggested is not None:
-                current[field["name"]] = suggested
-        result: dict[str, Any] = await self.request(
-            "POST",
-            f"/api/config/config_entries/options/flow/{form['flow_id']}",
-            json={**current, **options},
-        )
+    async def options_flow(
+        self, entry_id: str, menu_option: str, *forms: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """Open an entry's options, pick `menu_option` in its menu, then submit `forms` in
+        order, each over the form's pre-filled (suggested) values, like a user changing some
+        fields; the options are saved (the entry reloads)."""
+        path = "/api/config/config_entries/options/flow"
+        result: dict[str, Any] = await self.request("POST", path, json={"handler": entry_id})
+        if result.get("type") != "menu" or menu_option not in result["menu_options"]:
+            raise HomeAssistantError(f"no {menu_option!r} in the options menu: {result}")
+        flow = f"{path}/{result['flow_id']}"
+        result = await self.request("POST", flow, json={"next_step_id": menu_option})
+        for changes in forms:
+            if result.get("type") != "form":
+                raise HomeAssistantError(f"expected a form, got {result}")
+            current: dict[str, Any] = {}
+            for field in result.get("data_schema", []):
+                suggested = (field.get("description") or {}).get("suggested_value")
+                if suggested is not None:
+                    current[field["name"]] = suggested
+            result = await self.request("POST", flow, json={**current, **changes})
         if result.get("type") != "create_entry":
             raise HomeAssistantError(f"options not saved: {result}")
         return result
@@ -510,6 +529,25 @@ class HomeAssistantClient:
                     await asyncio.sleep(0.5)
         except TimeoutError:
             raise TimeoutError(f"the first Linky run did not end in {seconds} s") from None
+
+    async def wait_for_statistic(
+        self, statistic_id: str, source_id: str, seconds: float = 120.0
+    ) -> None:
+        """Wait until `statistic_id` has a row at the newest hour of `source_id` (derived
+        statistics, e.g. a cost computed from the energy rows, oldest first)."""
+        try:
+            async with asyncio.timeout(seconds):
+                while True:
+                    end = datetime.now(UTC)
+                    rows = await self.statistics([statistic_id, source_id], end - RECENT, end)
+                    newest = {
+                        key: max(row["start"] for row in found) for key, found in rows.items()
+                    }
+                    if source_id in newest and newest.get(statistic_id) == newest[source_id]:
+                        return
+                    await asyncio.sleep(0.5)
+        except TimeoutError:
+            raise TimeoutError(f"{statistic_id} did not catch up in {seconds} s") from None
 
 
 class WebSocket:

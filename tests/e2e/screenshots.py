@@ -3,8 +3,8 @@
 `python -m tests.e2e.screenshots --cdp-port 9222 [--out docs/screenshots]` starts the demo
 (`demo.run_demo`) on free ports, logs a Chromium already listening for the DevTools protocol on
 127.0.0.1:<cdp-port> into Home Assistant (the demo user's tokens put in `localStorage`, as the
-frontend's login does), and captures the Energy dashboard (last month) and the PV meter's
-device page.
+frontend's login does), and captures the Energy dashboard (last month: both meters'
+consumption, the PV meter's surplus, costs and revenue) and the PV meter's device page.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 import tempfile
 import time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 
@@ -29,7 +30,10 @@ from conso_emulator import PV_PDL
 from .demo import Demo, run_demo
 from .ha_driver import DEMO_USER, LOOPBACK, REPO, HomeAssistantClient, free_port
 
-WIDTH, HEIGHT = 1440, 1000
+WIDTH = 1440
+ENERGY_HEIGHT = 1000
+DEVICE_HEIGHT = 1200
+"""Tall enough for the device page's sensors and diagnostic sensors."""
 RENDER_SECONDS = 6.0
 
 
@@ -66,6 +70,16 @@ class Page:
         await self.send("Page.navigate", url=url)
         await asyncio.sleep(settle)
 
+    async def set_viewport(self, height: int) -> None:
+        """A desktop viewport `WIDTH` x `height`."""
+        await self.send(
+            "Emulation.setDeviceMetricsOverride",
+            width=WIDTH,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
+
     async def screenshot(self, path: Path) -> None:
         """Save the viewport as PNG."""
         data = (await self.send("Page.captureScreenshot", format="png"))["data"]
@@ -74,8 +88,10 @@ class Page:
 
 
 @contextlib.asynccontextmanager
-async def open_page(cdp_port: int) -> AsyncIterator[Page]:
-    """A new tab of the Chromium listening on 127.0.0.1:`cdp_port`, closed afterwards."""
+async def open_page(cdp_port: int, time_zone: str) -> AsyncIterator[Page]:
+    """A new tab of the Chromium listening on 127.0.0.1:`cdp_port`, in `time_zone` (Home
+    Assistant's, as the browser of a user at home: the frontend computes periods in local
+    time), closed afterwards."""
     async with aiohttp.ClientSession(f"http://{LOOPBACK}:{cdp_port}") as session:
         async with session.put("/json/new?about:blank") as response:
             target = await response.json()
@@ -83,13 +99,8 @@ async def open_page(cdp_port: int) -> AsyncIterator[Page]:
             async with session.ws_connect(target["webSocketDebuggerUrl"], max_msg_size=0) as ws:
                 page = Page(ws)
                 await page.send("Page.enable")
-                await page.send(
-                    "Emulation.setDeviceMetricsOverride",
-                    width=WIDTH,
-                    height=HEIGHT,
-                    deviceScaleFactor=1,
-                    mobile=False,
-                )
+                await page.send("Emulation.setTimezoneOverride", timezoneId=time_zone)
+                await page.set_viewport(ENERGY_HEIGHT)
                 yield page
         finally:
             async with session.get(f"/json/close/{target['id']}"):
@@ -112,20 +123,23 @@ async def log_in(page: Page, client: HomeAssistantClient) -> None:
     await page.evaluate(f"localStorage.setItem('hassTokens', {json.dumps(json.dumps(tokens))})")
 
 
-async def show_energy_period(page: Page, start: date, end: date) -> None:
-    """Point the Energy dashboard's period at [start, end] (its date picker's job)."""
-    period = json.dumps([f"{start.isoformat()}T00:00:00", f"{end.isoformat()}T23:59:59"])
+async def show_energy_period(page: Page, first: date, last: date) -> None:
+    """Show the days `first` to `last` on the Energy dashboard, as its date picker does: the
+    period runs from the first day's local midnight to the end of the last day."""
     await page.evaluate(
         """(() => {
-          const [start, end] = %PERIOD%;
+          const [first, last] = %DAYS%;
           const conn = document.querySelector('home-assistant').hass.connection;
           const keys = Object.keys(conn).filter((key) => key.startsWith('_energy'));
           for (const key of keys) {
-            conn[key].setPeriod(new Date(start), new Date(end));
+            conn[key].setPeriod(
+              new Date(first[0], first[1] - 1, first[2]),
+              new Date(last[0], last[1] - 1, last[2], 23, 59, 59, 999),
+            );
             conn[key].refresh();
           }
           return keys;
-        })()""".replace("%PERIOD%", period)
+        })()""".replace("%DAYS%", json.dumps([[d.year, d.month, d.day] for d in (first, last)]))
     )
     await asyncio.sleep(RENDER_SECONDS)
 
@@ -144,18 +158,18 @@ async def capture(cdp_port: int, out: Path) -> None:
     """Run the demo and capture the screenshots into `out`."""
     await asyncio.to_thread(out.mkdir, parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="linky-shots-") as tmp:
-        async with (
-            run_demo(Path(tmp), free_port(), free_port()) as demo,
-            open_page(cdp_port) as page,
-        ):
-            await log_in(page, demo.client)
-            today = (await demo.emulator.now()).date()
-            last_month_end = today.replace(day=1) - timedelta(days=1)
-            await page.goto(f"{demo.ha.url}/energy")
-            await show_energy_period(page, last_month_end.replace(day=1), last_month_end)
-            await page.screenshot(out / "energy-dashboard.png")
-            await page.goto(f"{demo.ha.url}/config/devices/device/{await pv_device_id(demo)}")
-            await page.screenshot(out / "device-page.png")
+        async with run_demo(Path(tmp), free_port(), free_port()) as demo:
+            time_zone: str = (await demo.client.ws_call("get_config"))["time_zone"]
+            async with open_page(cdp_port, time_zone) as page:
+                await log_in(page, demo.client)
+                today = (await demo.emulator.now()).astimezone(ZoneInfo(time_zone)).date()
+                last_month_end = today.replace(day=1) - timedelta(days=1)
+                await page.goto(f"{demo.ha.url}/energy")
+                await show_energy_period(page, last_month_end.replace(day=1), last_month_end)
+                await page.screenshot(out / "energy-dashboard.png")
+                await page.set_viewport(DEVICE_HEIGHT)
+                await page.goto(f"{demo.ha.url}/config/devices/device/{await pv_device_id(demo)}")
+                await page.screenshot(out / "device-page.png")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

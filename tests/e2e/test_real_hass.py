@@ -77,7 +77,7 @@ def _is_daily_row(day: date, hours: dict[datetime, float]) -> bool:
     return list(hours) == [midnight]
 
 
-async def _wait_until_recorded(client: HomeAssistantClient, entry_id: str) -> list[dict]:
+async def _wait_until_recorded(client: HomeAssistantClient, entry_id: str) -> list[dict[str, Any]]:
     """The consumption rows, once the recorder holds what the integration's ledger says it
     stored (as many daily and hourly days, and the same total)."""
     diagnostics = await client.wait_for_import(entry_id)
@@ -100,7 +100,7 @@ async def _wait_until_recorded(client: HomeAssistantClient, entry_id: str) -> li
     pytest.fail(f"the recorder never caught up with the ledger: {series}")
 
 
-async def _check_against_truth(setup: Setup, rows: list[dict]) -> None:
+async def _check_against_truth(setup: Setup, rows: list[dict[str, Any]]) -> None:
     """Every stored hour equals the truth to the Wh; days older than the hourly back-fill
     hold their day total; every settled published day is stored; sums chain exactly."""
     today = (await setup.emulator.now()).astimezone(PARIS).date()
@@ -140,7 +140,7 @@ async def _check_against_truth(setup: Setup, rows: list[dict]) -> None:
         previous = row
 
 
-async def _check_restart(setup: Setup, rows: list[dict], entry_id: str) -> None:
+async def _check_restart(setup: Setup, rows: list[dict[str, Any]], entry_id: str) -> None:
     """A restart loads the entry from what is stored: no request, no new or changed row."""
     requests = len(await setup.emulator.requests())
     await setup.ha.restart()
