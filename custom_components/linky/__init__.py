@@ -39,7 +39,7 @@ from .coordinator import STORAGE_VERSION, LinkyConfigEntry, LinkyCoordinator
 from .statistics import statistic_id
 from .sync import MeterOptions
 
-PLATFORMS: list[Platform] = [Platform.SENSOR]
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 
 
 def meter_options(entry: LinkyConfigEntry) -> MeterOptions:

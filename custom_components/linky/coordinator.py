@@ -47,6 +47,7 @@ from .const import (
 )
 from .costs import CostUpdater
 from .energy.ledger import SeriesLedger, plan_write
+from .load_shedding import LoadShedding, async_create_shedding
 from .schedule import next_daily_run
 from .statistics import RecorderSink
 from .sync import (
@@ -142,6 +143,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.sink = RecorderSink(hass, self.pdl)
         self.costs = CostUpdater(hass, entry, self.pdl, options.series)
         self.sync: MeterSync | None = None
+        self.shedding: LoadShedding | None = None
         self.next_run: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
@@ -157,6 +159,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.sync = MeterSync(self.client, self.options, state, self.sink, dt_util.utcnow)
         await self.costs.async_setup()
         self.costs.async_start()
+        self.shedding = async_create_shedding(
+            self.hass, self.config_entry, self.pdl, self.costs.tempo
+        )
+        if self.shedding is not None:
+            await self.shedding.async_setup()
 
     async def _async_check_ledger(self, state: SyncState, series: str) -> None:
         series_state = state.series_state(series)
@@ -194,6 +201,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         """Start scheduling (after the first refresh and platform setup)."""
         self._async_schedule()
         self._async_track_midnight()
+        if self.shedding is not None:
+            self.shedding.async_start_after_startup()
 
     @callback
     def _async_track_midnight(self, _now: datetime | None = None) -> None:
@@ -214,6 +223,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             if unsub is not None:
                 unsub()
         self._unsub_timer = self._unsub_midnight = None
+        if self.shedding is not None:
+            await self.shedding.async_unload()
         if self.sync is not None:
             await self.store.async_save(self.sync.state.as_dict())
 
