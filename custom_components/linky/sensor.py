@@ -16,6 +16,7 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorStateClass,
 )
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfApparentPower, UnitOfEnergy
 from homeassistant.core import HomeAssistant
@@ -29,7 +30,7 @@ from .conso.models import MaxPower
 from .const import DOMAIN
 from .coordinator import LinkyConfigEntry, LinkyData, SeriesFigures
 from .energy.tempo import TempoColour
-from .entity import LinkyEntity
+from .entity import LinkyEntity, LinkySheddingEntity
 from .tempo import TempoCoordinator
 
 PARALLEL_UPDATES = 0
@@ -204,6 +205,8 @@ async def async_setup_entry(
         async_add_entities(
             TempoColourSensor(tempo, coordinator.pdl, description) for description in TEMPO_SENSORS
         )
+    if (shedding := coordinator.shedding) is not None:
+        async_add_entities([ShedLevelSensor(shedding, SHED_LEVEL)])
 
 
 class LinkySensor(LinkyEntity, SensorEntity):
@@ -262,3 +265,24 @@ class TempoColourSensor(CoordinatorEntity[TempoCoordinator], SensorEntity):
         colours = self.coordinator.data
         colour = colours.today if self.entity_description.key == "tempo_today" else colours.tomorrow
         return colour.value if colour is not None else None
+
+
+# --- load shedding (only when configured) ---------------------------------------------------
+
+SHED_LEVEL = SensorEntityDescription(
+    key="shed_level", translation_key="shed_level", state_class=SensorStateClass.MEASUREMENT
+)
+
+
+class ShedLevelSensor(LinkySheddingEntity, SensorEntity):
+    """How many loads are shed now; the shed entities in priority order as an attribute."""
+
+    @property
+    def native_value(self) -> int:
+        """The shed level."""
+        return self.shedding.controller.level
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any]:
+        """The shed entity ids, in priority order."""
+        return {"entities": self.shedding.controller.shed_entities}
