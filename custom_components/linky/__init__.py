@@ -36,6 +36,7 @@ from .const import (
     SERIES_PRODUCTION,
 )
 from .coordinator import STORAGE_VERSION, LinkyConfigEntry, LinkyCoordinator
+from .costs import async_remove_costs
 from .statistics import statistic_id
 from .sync import MeterOptions
 
@@ -101,8 +102,10 @@ async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> No
     await Store[dict[str, object]](
         hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
     ).async_remove()
-    if entry.options.get(CONF_REMOVE_STATISTICS):
-        pdl: str = entry.data[CONF_PDL]
+    remove = bool(entry.options.get(CONF_REMOVE_STATISTICS))
+    pdl: str = entry.data[CONF_PDL]
+    await async_remove_costs(hass, entry, pdl, clear=remove)
+    if remove:
         get_instance(hass).async_clear_statistics(
             [statistic_id(pdl, series) for series in (SERIES_CONSUMPTION, SERIES_PRODUCTION)]
         )

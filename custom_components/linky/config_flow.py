@@ -71,6 +71,7 @@ from .const import (
     CONF_PDL,
     CONF_PRODUCTION,
     CONF_PRODUCTION_PDL,
+    CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
     CONF_TOKEN,
     DEFAULT_BASE_URL,
@@ -204,6 +205,7 @@ OPTIONS_SCHEMA = vol.Schema(
             MIN_HOURLY_HISTORY_MONTHS, MAX_HOURLY_HISTORY_MONTHS
         ),
         vol.Required(CONF_REQUEST_CAP): _number(MIN_REQUEST_CAP, MAX_REQUEST_CAP),
+        vol.Optional(CONF_REMOVE_STATISTICS, default=False): BooleanSelector(),
     }
 )
 
@@ -216,6 +218,7 @@ def default_options(pdl: str) -> dict[str, Any]:
         CONF_DAILY_HISTORY_MONTHS: DEFAULT_DAILY_HISTORY_MONTHS,
         CONF_HOURLY_HISTORY_MONTHS: DEFAULT_HOURLY_HISTORY_MONTHS,
         CONF_REQUEST_CAP: DEFAULT_REQUEST_CAP,
+        CONF_REMOVE_STATISTICS: False,
     }
 
 
@@ -530,6 +533,7 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
                         CONF_DAILY_HISTORY_MONTHS: int(user_input[CONF_DAILY_HISTORY_MONTHS]),
                         CONF_HOURLY_HISTORY_MONTHS: int(user_input[CONF_HOURLY_HISTORY_MONTHS]),
                         CONF_REQUEST_CAP: int(user_input[CONF_REQUEST_CAP]),
+                        CONF_REMOVE_STATISTICS: bool(user_input.get(CONF_REMOVE_STATISTICS)),
                     }
                 )
         defaults = default_options(entry.data[CONF_PDL])

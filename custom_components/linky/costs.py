@@ -33,12 +33,10 @@ import math
 from typing import Any, Final
 
 from homeassistant.components.recorder.models import (
-    StatisticData,
     StatisticMeanType,
     StatisticMetaData,
 )
 from homeassistant.components.recorder.statistics import (
-    async_add_external_statistics,
     statistics_during_period,
 )
 from homeassistant.config_entries import ConfigEntry
@@ -51,7 +49,7 @@ from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import day_hours, local_day_bounds
-from .energy.ledger import DayData, Resolution, SeriesLedger, WritePlan, plan_write
+from .energy.ledger import DayData, Resolution, SeriesLedger, plan_write
 from .energy.tariffs import (
     OPTION_BUCKETS,
     Bucket,
@@ -61,7 +59,7 @@ from .energy.tariffs import (
     TariffEngine,
     TariffError,
 )
-from .statistics import CHUNK_ROWS, statistic_id
+from .statistics import async_write_plan, statistic_id
 from .sync import days_from_rows
 from .tempo import (
     CONF_TEMPO_ENTITY,
@@ -115,28 +113,6 @@ def derived_metadata(pdl: str, name: str) -> StatisticMetaData:
         unit_class=None if money else EnergyConverter.UNIT_CLASS,
         unit_of_measurement=CURRENCY if money else UnitOfEnergy.KILO_WATT_HOUR,
     )
-
-
-async def async_write_plan(
-    hass: HomeAssistant, metadata: StatisticMetaData, plan: WritePlan
-) -> None:
-    """Queue a plan's sum adjustments, then its rows in chunks (yielding between chunks)."""
-    instance = get_instance(hass)
-    unit = metadata["unit_of_measurement"] or ""
-    for adjustment in plan.adjustments:
-        instance.async_adjust_statistics(
-            metadata["statistic_id"], adjustment.start, adjustment.delta_kwh, unit
-        )
-    for index in range(0, len(plan.rows), CHUNK_ROWS):
-        async_add_external_statistics(
-            hass,
-            metadata,
-            [
-                StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh)
-                for row in plan.rows[index : index + CHUNK_ROWS]
-            ],
-        )
-        await asyncio.sleep(0)
 
 
 def tariff_from_options(options: Mapping[str, Any]) -> Tariff | None:

@@ -58,6 +58,29 @@ def energy_metadata(pdl: str, series: str) -> StatisticMetaData:
     )
 
 
+async def async_write_plan(
+    hass: HomeAssistant, metadata: StatisticMetaData, plan: WritePlan
+) -> None:
+    """Queue a plan's sum adjustments, then its rows in chunks (yielding between chunks),
+    into the external statistic `metadata` describes (energy or cost alike)."""
+    instance = get_instance(hass)
+    unit = metadata["unit_of_measurement"] or ""
+    for adjustment in plan.adjustments:
+        instance.async_adjust_statistics(
+            metadata["statistic_id"], adjustment.start, adjustment.delta_kwh, unit
+        )
+    for index in range(0, len(plan.rows), CHUNK_ROWS):
+        async_add_external_statistics(
+            hass,
+            metadata,
+            [
+                StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh)
+                for row in plan.rows[index : index + CHUNK_ROWS]
+            ],
+        )
+        await asyncio.sleep(0)
+
+
 class RecorderSink:
     """Applies write plans to the recorder for one meter."""
 
@@ -67,25 +90,7 @@ class RecorderSink:
 
     async def async_write(self, series: str, plan: WritePlan) -> None:
         """Queue the plan's sum adjustments, then its rows, in chunks."""
-        instance = get_instance(self.hass)
-        stat_id = statistic_id(self.pdl, series)
-        for adjustment in plan.adjustments:
-            instance.async_adjust_statistics(
-                stat_id, adjustment.start, adjustment.delta_kwh, UnitOfEnergy.KILO_WATT_HOUR
-            )
-        metadata = energy_metadata(self.pdl, series)
-        for index in range(0, len(plan.rows), CHUNK_ROWS):
-            chunk = plan.rows[index : index + CHUNK_ROWS]
-            async_add_external_statistics(
-                self.hass,
-                metadata,
-                [
-                    StatisticData(start=row.start, state=row.state_kwh, sum=row.sum_kwh)
-                    for row in chunk
-                ],
-            )
-            if index + CHUNK_ROWS < len(plan.rows):
-                await asyncio.sleep(0)
+        await async_write_plan(self.hass, energy_metadata(self.pdl, series), plan)
 
     async def async_last_sum(self, series: str) -> float | None:
         """The sum of the newest stored row, or None when nothing is stored.

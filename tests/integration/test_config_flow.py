@@ -48,6 +48,7 @@ from custom_components.linky.const import (
     CONF_PDL,
     CONF_PRODUCTION,
     CONF_PRODUCTION_PDL,
+    CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
     CONF_TOKEN,
     DEFAULT_BASE_URL,
@@ -73,6 +74,7 @@ DEFAULT_OPTIONS = {
     CONF_DAILY_HISTORY_MONTHS: DEFAULT_DAILY_HISTORY_MONTHS,
     CONF_HOURLY_HISTORY_MONTHS: DEFAULT_HOURLY_HISTORY_MONTHS,
     CONF_REQUEST_CAP: DEFAULT_REQUEST_CAP,
+    CONF_REMOVE_STATISTICS: False,
 }
 
 
@@ -677,8 +679,8 @@ async def test_client_factory_identifies_the_integration(
     client = await async_create_client(hass, home_token, emulator_url, cap=20)
 
     assert user_agent == f"linky-ha/{manifest['version']} (+https://github.com/linky-ha/linky)"
-    assert client.budget is (await async_get_service_state(hass, emulator_url)).budget
     assert client.budget.cap == 20
+    assert client.budget is (await async_get_service_state(hass, emulator_url)).budget
 
 
 # --- reauth -------------------------------------------------------------------------------
@@ -962,6 +964,7 @@ async def test_options_saved_and_entry_reloaded(
             daily_history_months=12.0,
             hourly_history_months=0.0,
             request_cap=float(MAX_REQUEST_CAP),
+            remove_statistics=True,
         ),
     )
     await hass.async_block_till_done()
@@ -973,6 +976,7 @@ async def test_options_saved_and_entry_reloaded(
         CONF_DAILY_HISTORY_MONTHS: 12,
         CONF_HOURLY_HISTORY_MONTHS: 0,
         CONF_REQUEST_CAP: MAX_REQUEST_CAP,
+        CONF_REMOVE_STATISTICS: True,
     }
     numbers = (CONF_DAILY_HISTORY_MONTHS, CONF_HOURLY_HISTORY_MONTHS, CONF_REQUEST_CAP)
     assert all(type(entry.options[key]) is int for key in numbers)
