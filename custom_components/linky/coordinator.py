@@ -49,6 +49,7 @@ from .costs import CostUpdater
 from .energy.ledger import SeriesLedger, plan_write
 from .load_shedding import LoadShedding, async_create_shedding
 from .schedule import next_daily_run
+from .self_consumption import CONF_PV_ENTITY, SelfConsumptionUpdater
 from .statistics import RecorderSink
 from .sync import (
     ErrorInfo,
@@ -144,6 +145,13 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.costs = CostUpdater(hass, entry, self.pdl, options.series)
         self.sync: MeterSync | None = None
         self.shedding: LoadShedding | None = None
+        self.self_consumption = (
+            SelfConsumptionUpdater(
+                hass, entry, self.pdl, options.series, self.async_update_listeners
+            )
+            if entry.options.get(CONF_PV_ENTITY)
+            else None
+        )
         self.next_run: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
@@ -164,6 +172,9 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         )
         if self.shedding is not None:
             await self.shedding.async_setup()
+        if self.self_consumption is not None:
+            await self.self_consumption.async_setup()
+            self.self_consumption.async_start()
 
     async def _async_check_ledger(self, state: SyncState, series: str) -> None:
         series_state = state.series_state(series)
@@ -320,6 +331,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             if result.status is RunStatus.FAILED or not sync.has_day(SERIES_CONSUMPTION, yesterday):
                 schedule.retry_day = today
         await self.costs.async_after_run(sync.written_days)
+        if self.self_consumption is not None:
+            await self.self_consumption.async_after_run(sync.written_days)
         await self.store.async_save(state.as_dict())
         await async_flush(self.hass)  # the shared request budget, now rather than debounced
         await self._async_handle_result(result)

@@ -84,6 +84,8 @@ CONF_PEAK_BUCKETS: Final = "peak_buckets"
 CONF_LOADS: Final = "loads"
 CONF_BATTERIES: Final = "batteries"
 CONF_STEP_INTERVAL: Final = "step_interval"
+CONF_CONTRACT_KVA: Final = "kva"
+"""Options key of the contract's subscribed power (saved by the contract step)."""
 
 STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 10  # seconds, for detector-only changes (actions save at once)
@@ -146,6 +148,17 @@ class SheddingOptions:
             target_w=None if threshold is None else threshold.off_w,
             limit_w=None if threshold is None else threshold.on_w,
         )
+
+
+def subscribed_kva(options: Mapping[str, Any]) -> float | None:
+    """The subscribed power (kVA): the load-shedding section's, else the contract's."""
+    section = options.get(CONF_LOAD_SHEDDING)
+    kva = section.get(CONF_SUBSCRIBED_KVA) if isinstance(section, Mapping) else None
+    kva = kva or options.get(CONF_CONTRACT_KVA)
+    try:
+        return float(kva) if kva else None
+    except TypeError, ValueError:
+        return None
 
 
 def power_in_watts(state: State | None) -> float | None:

@@ -28,9 +28,12 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .conso import errors
 from .conso.models import MaxPower
 from .const import DOMAIN
-from .coordinator import LinkyConfigEntry, LinkyData, SeriesFigures
+from .coordinator import LinkyConfigEntry, LinkyCoordinator, LinkyData, SeriesFigures
 from .energy.tempo import TempoColour
 from .entity import LinkyEntity, LinkySheddingEntity
+from .load_shedding import subscribed_kva
+from .shedding.peaks import max_power_share
+from .shedding.selfconsumption import DayFigures
 from .tempo import TempoCoordinator
 
 PARALLEL_UPDATES = 0
@@ -207,6 +210,13 @@ async def async_setup_entry(
         )
     if (shedding := coordinator.shedding) is not None:
         async_add_entities([ShedLevelSensor(shedding, SHED_LEVEL)])
+    if (kva := subscribed_kva(entry.options)) is not None:
+        async_add_entities([MaxPowerShareSensor(coordinator, MAX_POWER_SHARE, kva)])
+    if coordinator.self_consumption is not None:
+        async_add_entities(
+            SelfConsumptionSensor(coordinator, description)
+            for description in SELF_CONSUMPTION_SENSORS
+        )
 
 
 class LinkySensor(LinkyEntity, SensorEntity):
@@ -286,3 +296,86 @@ class ShedLevelSensor(LinkySheddingEntity, SensorEntity):
     def extra_state_attributes(self) -> Mapping[str, Any]:
         """The shed entity ids, in priority order."""
         return {"entities": self.shedding.controller.shed_entities}
+
+
+MAX_POWER_SHARE = SensorEntityDescription(
+    key="max_power_share_yesterday",
+    translation_key="max_power_share_yesterday",
+    native_unit_of_measurement=PERCENTAGE,
+    suggested_display_precision=0,
+)
+
+
+class MaxPowerShareSensor(LinkyEntity, SensorEntity):
+    """Yesterday's max power as a share of the subscribed power (100 %: reached)."""
+
+    def __init__(
+        self, coordinator: LinkyCoordinator, description: SensorEntityDescription, kva: float
+    ) -> None:
+        """Bind the sensor to the meter and its subscribed power."""
+        super().__init__(coordinator, description)
+        self._kva = kva
+
+    @property
+    def available(self) -> bool:
+        """Unavailable once the data is stale."""
+        return super().available and _fresh(self.coordinator.data)
+
+    @property
+    def native_value(self) -> float | None:
+        """The share in %, or None while yesterday's max power is not known."""
+        record = _yesterday_max_power(self.coordinator.data)
+        return None if record is None else round(max_power_share(record, self._kva).share * 100, 1)
+
+
+# --- PV self-consumption (only when a PV production sensor is configured) ------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class SelfConsumptionSensorDescription(SensorEntityDescription):
+    """A figure of yesterday's self-consumption."""
+
+    value_fn: Callable[[DayFigures], float | None]
+
+
+def _percent(rate: float | None) -> float | None:
+    return None if rate is None else round(rate * 100, 1)
+
+
+SELF_CONSUMPTION_SENSORS: tuple[SelfConsumptionSensorDescription, ...] = (
+    SelfConsumptionSensorDescription(
+        key="self_consumed_yesterday",
+        translation_key="self_consumed_yesterday",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda day: round(day.self_consumed_wh / 1000, 3),
+    ),
+    SelfConsumptionSensorDescription(
+        key="self_consumption_rate_yesterday",
+        translation_key="self_consumption_rate_yesterday",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda day: _percent(day.self_consumption_rate),
+    ),
+    SelfConsumptionSensorDescription(
+        key="self_sufficiency_rate_yesterday",
+        translation_key="self_sufficiency_rate_yesterday",
+        native_unit_of_measurement=PERCENTAGE,
+        suggested_display_precision=0,
+        value_fn=lambda day: _percent(day.self_sufficiency_rate),
+    ),
+)
+
+
+class SelfConsumptionSensor(LinkyEntity, SensorEntity):
+    """Yesterday's self-consumed energy or rate (None until the day is complete)."""
+
+    entity_description: SelfConsumptionSensorDescription
+
+    @property
+    def native_value(self) -> float | None:
+        """The figure of yesterday, if known."""
+        updater = self.coordinator.self_consumption
+        day = None if updater is None else updater.yesterday
+        return None if day is None else self.entity_description.value_fn(day)
