@@ -20,6 +20,7 @@ import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import itertools
+import json
 from pathlib import Path
 import signal
 import socket
@@ -98,14 +99,32 @@ def free_port() -> int:
         return port
 
 
+ONBOARDING_STORE = {
+    "version": 4,
+    "minor_version": 1,
+    "key": "onboarding",
+    "data": {"done": ["core_config"]},
+}
+"""`.storage/onboarding` before the first start: the "core_config" step is done already.
+Posting it would start the config flows of Home Assistant's suggested integrations (met,
+radio_browser, shopping_list, google_translate), which reach the network or fail for
+missing packages; the location, units and currency come from `configuration.yaml` anyway."""
+
+
 def write_config(config_dir: Path, port: int, *, language: str = "en") -> None:
     """A minimal `configuration.yaml` bound to 127.0.0.1:`port`, with this checkout's
-    `custom_components/linky` linked in (so the working tree is what runs)."""
+    `custom_components/linky` linked in (so the working tree is what runs), and the
+    onboarding's "core_config" step marked done (see `ONBOARDING_STORE`)."""
     config_dir.mkdir(parents=True, exist_ok=True)
     integrations = "\n".join(f"{domain}:" for domain in HA_INTEGRATIONS)
     (config_dir / "configuration.yaml").write_text(
         CONFIGURATION_YAML.format(port=port, language=language, integrations=integrations)
     )
+    storage = config_dir / ".storage"
+    storage.mkdir(exist_ok=True)
+    onboarding = storage / "onboarding"
+    if not onboarding.exists():
+        onboarding.write_text(json.dumps(ONBOARDING_STORE))
     custom = config_dir / "custom_components"
     custom.mkdir(exist_ok=True)
     link = custom / DOMAIN
@@ -342,7 +361,10 @@ class HomeAssistantClient:
         self.refresh_token = body["refresh_token"]
 
     async def onboard(self, user: User) -> None:
-        """Every onboarding step, as the frontend's onboarding wizard does them."""
+        """The onboarding steps not done yet (see `ONBOARDING_STORE`), as the frontend's
+        onboarding wizard does them; then every step must be done."""
+        status = await self.request("GET", "/api/onboarding", auth=False)
+        todo = {step["step"] for step in status if not step["done"]}
         created = await self.request(
             "POST",
             "/api/onboarding/users",
@@ -356,8 +378,9 @@ class HomeAssistantClient:
             },
         )
         await self._token(created["auth_code"])
-        await self.request("POST", "/api/onboarding/core_config")
-        await self.request("POST", "/api/onboarding/analytics")
+        for step in ("core_config", "analytics"):
+            if step in todo:
+                await self.request("POST", f"/api/onboarding/{step}")
         await self.request(
             "POST",
             "/api/onboarding/integration",
