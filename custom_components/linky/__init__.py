@@ -37,6 +37,8 @@ from .const import (
 )
 from .coordinator import STORAGE_VERSION, LinkyConfigEntry, LinkyCoordinator
 from .costs import async_remove_costs
+from .load_shedding import async_remove_shedding
+from .self_consumption import async_remove_self_consumption
 from .statistics import statistic_id
 from .sync import MeterOptions
 
@@ -105,6 +107,8 @@ async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> No
     remove = bool(entry.options.get(CONF_REMOVE_STATISTICS))
     pdl: str = entry.data[CONF_PDL]
     await async_remove_costs(hass, entry, pdl, clear=remove)
+    await async_remove_self_consumption(hass, entry, pdl, clear=remove)
+    await async_remove_shedding(hass, entry)
     if remove:
         get_instance(hass).async_clear_statistics(
             [statistic_id(pdl, series) for series in (SERIES_CONSUMPTION, SERIES_PRODUCTION)]

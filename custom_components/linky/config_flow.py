@@ -98,6 +98,21 @@ from .energy.tariffs import (
     TariffPeriod,
     default_tariff,
 )
+from .load_shedding import (
+    CONF_BATTERIES,
+    CONF_CONTRACT_KVA,
+    CONF_DWELL,
+    CONF_LOAD_SHEDDING,
+    CONF_LOADS,
+    CONF_OFF_RATIO,
+    CONF_ON_RATIO,
+    CONF_PEAK_BUCKETS,
+    CONF_POWER_ENTITY,
+    CONF_SUBSCRIBED_KVA,
+)
+from .self_consumption import CONF_PV_ENTITY
+from .shedding.controller import Battery, Load, LoadKind, ServiceCall, ShedMode
+from .shedding.signals import DEFAULT_PEAK_BUCKETS, PEAK_BUCKET_REASONS
 from .tempo import (
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
@@ -115,6 +130,19 @@ STEP_BUYBACK = "buyback"
 STEP_REMOVE_PERIOD = "remove_period"
 STEP_CLEAR_TARIFF = "clear_tariff"
 STEP_TEMPO_SOURCE = "tempo_source"
+STEP_LOAD_SHEDDING = "load_shedding"
+STEP_ADD_LOAD = "add_load"
+STEP_REMOVE_LOAD = "remove_load"
+STEP_SELF_CONSUMPTION = "self_consumption"
+CONF_BATTERY = "battery"
+CONF_DISCHARGE_SCRIPT = "discharge_script"
+CONF_CHARGE_SCRIPT = "charge_script"
+CONF_ENTITY = "entity"
+CONF_MODE = "mode"
+CONF_PRESET = "preset"
+CONF_SETPOINT = "setpoint"
+CONF_MIN_OFF = "min_off"
+CONF_MAX_SHED = "max_shed"
 CONF_OPTION = "option"
 CONF_KVA = "kva"
 CONF_START = "start"
@@ -505,6 +533,13 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
                 menu.append(STEP_REMOVE_PERIOD)
             menu.append(STEP_CLEAR_TARIFF)
         menu.append(STEP_TEMPO_SOURCE)
+        menu.append(STEP_LOAD_SHEDDING)
+        shedding = self.config_entry.options.get(CONF_LOAD_SHEDDING)
+        if shedding:
+            menu.append(STEP_ADD_LOAD)
+            if shedding.get(CONF_LOADS):
+                menu.append(STEP_REMOVE_LOAD)
+        menu.append(STEP_SELF_CONSUMPTION)
         return self.async_show_menu(
             step_id="init",
             menu_options=menu,
@@ -751,6 +786,137 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
             description_placeholders={"default_url": DEFAULT_TEMPO_URL},
         )
 
+    async def async_step_load_shedding(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The peak signals (live power, subscribed power, thresholds, tariff peaks) and
+        an optional battery; the loads are added one by one from the menu."""
+        options = self.config_entry.options
+        section: dict[str, Any] = dict(options.get(CONF_LOAD_SHEDDING) or {})
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            on_ratio = float(user_input[CONF_ON_RATIO]) / 100
+            off_ratio = float(user_input[CONF_OFF_RATIO]) / 100
+            battery = _read_battery(user_input)
+            if not 0 < off_ratio < on_ratio:
+                errors[CONF_OFF_RATIO] = "off_above_on"
+            elif battery is False:
+                errors[CONF_BATTERY] = "battery_incomplete"
+            else:
+                section.update(
+                    {
+                        CONF_POWER_ENTITY: user_input.get(CONF_POWER_ENTITY) or None,
+                        CONF_SUBSCRIBED_KVA: float(user_input[CONF_SUBSCRIBED_KVA]),
+                        CONF_ON_RATIO: on_ratio,
+                        CONF_OFF_RATIO: off_ratio,
+                        CONF_DWELL: float(user_input[CONF_DWELL]),
+                        CONF_PEAK_BUCKETS: list(user_input.get(CONF_PEAK_BUCKETS, [])),
+                        CONF_BATTERIES: [] if battery is None else [battery.as_dict()],
+                    }
+                )
+                section.setdefault(CONF_LOADS, [])
+                return self._async_save(**{CONF_LOAD_SHEDDING: section})
+        batteries = [Battery.from_dict(raw) for raw in section.get(CONF_BATTERIES, [])]
+        suggested = user_input or {
+            CONF_POWER_ENTITY: section.get(CONF_POWER_ENTITY),
+            CONF_SUBSCRIBED_KVA: section.get(CONF_SUBSCRIBED_KVA)
+            or options.get(CONF_CONTRACT_KVA, DEFAULT_KVA),
+            CONF_ON_RATIO: round(100 * float(section.get(CONF_ON_RATIO, 0.9))),
+            CONF_OFF_RATIO: round(100 * float(section.get(CONF_OFF_RATIO, 0.8))),
+            CONF_DWELL: section.get(CONF_DWELL, 120),
+            CONF_PEAK_BUCKETS: section.get(
+                CONF_PEAK_BUCKETS, sorted(b.value for b in DEFAULT_PEAK_BUCKETS)
+            ),
+            **(
+                {
+                    CONF_BATTERY: batteries[0].entity_id,
+                    CONF_DISCHARGE_SCRIPT: batteries[0].discharge.entity_id,
+                    CONF_CHARGE_SCRIPT: batteries[0].charge.entity_id,
+                }
+                if batteries
+                else {}
+            ),
+        }
+        suggested = {key: value for key, value in suggested.items() if value is not None}
+        return self.async_show_form(
+            step_id=STEP_LOAD_SHEDDING,
+            data_schema=self.add_suggested_values_to_schema(SHEDDING_SCHEMA, suggested),
+            errors=errors,
+        )
+
+    async def async_step_add_load(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Add a load at the end of the priority list (shed last, restored first)."""
+        section: dict[str, Any] = dict(self.config_entry.options.get(CONF_LOAD_SHEDDING) or {})
+        loads = list(section.get(CONF_LOADS, []))
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                load = _read_load(user_input)
+            except ValueError:
+                errors["base"] = "invalid_load"
+            else:
+                if any(raw["entity_id"] == load.entity_id for raw in loads):
+                    errors[CONF_ENTITY] = "duplicate_load"
+                else:
+                    section[CONF_LOADS] = [*loads, load.as_dict()]
+                    return self._async_save(**{CONF_LOAD_SHEDDING: section})
+        suggested = user_input or {
+            CONF_MODE: ShedMode.OFF.value,
+            CONF_PRESET: "eco",
+            CONF_MIN_OFF: 5,
+            CONF_MAX_SHED: 120,
+        }
+        return self.async_show_form(
+            step_id=STEP_ADD_LOAD,
+            data_schema=self.add_suggested_values_to_schema(LOAD_SCHEMA, suggested),
+            errors=errors,
+            description_placeholders={"count": str(len(loads))},
+        )
+
+    async def async_step_remove_load(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Remove a load (restored at once if it is shed)."""
+        section: dict[str, Any] = dict(self.config_entry.options.get(CONF_LOAD_SHEDDING) or {})
+        loads = list(section.get(CONF_LOADS, []))
+        if user_input is not None:
+            section[CONF_LOADS] = [
+                raw for raw in loads if raw["entity_id"] != user_input[CONF_ENTITY]
+            ]
+            return self._async_save(**{CONF_LOAD_SHEDDING: section})
+        schema = vol.Schema(
+            {
+                vol.Required(CONF_ENTITY): SelectSelector(
+                    SelectSelectorConfig(
+                        options=[
+                            SelectOptionDict(
+                                value=raw["entity_id"], label=f"{index}. {raw['entity_id']}"
+                            )
+                            for index, raw in enumerate(loads, start=1)
+                        ],
+                        mode=SelectSelectorMode.LIST,
+                    )
+                )
+            }
+        )
+        return self.async_show_form(step_id=STEP_REMOVE_LOAD, data_schema=schema)
+
+    async def async_step_self_consumption(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The PV production energy sensor (empty: no self-consumption figures)."""
+        if user_input is not None:
+            return self._async_save(**{CONF_PV_ENTITY: user_input.get(CONF_PV_ENTITY) or None})
+        pv = self.config_entry.options.get(CONF_PV_ENTITY)
+        return self.async_show_form(
+            step_id=STEP_SELF_CONSUMPTION,
+            data_schema=self.add_suggested_values_to_schema(
+                PV_SCHEMA, {CONF_PV_ENTITY: pv} if pv else {}
+            ),
+        )
+
 
 def _today() -> date:
     return dt_util.now(PARIS).date()
@@ -855,3 +1021,110 @@ def _describe(tariff: Tariff | None) -> str:
     lines = [_describe_period(period) for period in tariff.periods]
     lines += [f"{p.start.isoformat()}: buy-back {p.price}" for p in tariff.buyback]
     return "\n".join(f"- {line}" for line in lines)
+
+
+def _minutes(minimum: int, maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(
+            min=minimum, max=maximum, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="min"
+        )
+    )
+
+
+_SCRIPT = EntitySelector(EntitySelectorConfig(domain="script"))
+SHEDDING_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_POWER_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class=["power", "apparent_power"])
+        ),
+        vol.Required(CONF_SUBSCRIBED_KVA): NumberSelector(
+            NumberSelectorConfig(
+                min=1, max=36, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="kVA"
+            )
+        ),
+        vol.Required(CONF_ON_RATIO): NumberSelector(
+            NumberSelectorConfig(min=10, max=100, step=1, unit_of_measurement="%")
+        ),
+        vol.Required(CONF_OFF_RATIO): NumberSelector(
+            NumberSelectorConfig(min=5, max=99, step=1, unit_of_measurement="%")
+        ),
+        vol.Required(CONF_DWELL): NumberSelector(
+            NumberSelectorConfig(
+                min=0, max=3600, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="s"
+            )
+        ),
+        vol.Optional(CONF_PEAK_BUCKETS): SelectSelector(
+            SelectSelectorConfig(
+                options=[bucket.value for bucket in PEAK_BUCKET_REASONS],
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_PEAK_BUCKETS,
+            )
+        ),
+        vol.Optional(CONF_BATTERY): EntitySelector(EntitySelectorConfig()),
+        vol.Optional(CONF_DISCHARGE_SCRIPT): _SCRIPT,
+        vol.Optional(CONF_CHARGE_SCRIPT): _SCRIPT,
+    }
+)
+LOAD_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain=[kind.value for kind in LoadKind])
+        ),
+        vol.Required(CONF_MODE): SelectSelector(
+            SelectSelectorConfig(
+                options=[mode.value for mode in ShedMode],
+                mode=SelectSelectorMode.LIST,
+                translation_key=CONF_MODE,
+            )
+        ),
+        vol.Optional(CONF_PRESET): TextSelector(),
+        vol.Optional(CONF_SETPOINT): NumberSelector(
+            NumberSelectorConfig(
+                min=5, max=90, step=0.5, mode=NumberSelectorMode.BOX, unit_of_measurement="°C"
+            )
+        ),
+        vol.Required(CONF_MIN_OFF): _minutes(0, 240),
+        vol.Required(CONF_MAX_SHED): _minutes(1, 1440),
+    }
+)
+PV_SCHEMA = vol.Schema(
+    {
+        vol.Optional(CONF_PV_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class="energy")
+        )
+    }
+)
+
+
+def _read_load(user_input: Mapping[str, Any]) -> Load:
+    """A load from the add-load form. Raises ValueError when it does not fit together."""
+    entity_id = str(user_input[CONF_ENTITY])
+    mode = ShedMode(user_input[CONF_MODE])
+    setpoint = user_input.get(CONF_SETPOINT)
+    return Load(
+        entity_id=entity_id,
+        kind=LoadKind(entity_id.split(".", 1)[0]),
+        mode=mode,
+        min_off=timedelta(minutes=float(user_input[CONF_MIN_OFF])),
+        max_shed=timedelta(minutes=float(user_input[CONF_MAX_SHED])),
+        preset=str(user_input.get(CONF_PRESET) or "eco"),
+        setpoint=None if setpoint is None or mode is not ShedMode.SETPOINT else float(setpoint),
+    )
+
+
+def _read_battery(user_input: Mapping[str, Any]) -> Battery | Literal[False] | None:
+    """The battery of the form: None when none is given, False when incomplete."""
+    fields = [
+        user_input.get(key) for key in (CONF_BATTERY, CONF_DISCHARGE_SCRIPT, CONF_CHARGE_SCRIPT)
+    ]
+    if not any(fields):
+        return None
+    if not all(fields):
+        return False
+    entity_id, discharge, charge = (str(value) for value in fields)
+    return Battery(
+        entity_id,
+        ServiceCall("script", "turn_on", discharge),
+        ServiceCall("script", "turn_on", charge),
+    )

@@ -195,9 +195,7 @@ class LoadShedding:
         self.pdl = pdl
         self.options = options
         self.tempo = tempo
-        self.store: Store[dict[str, Any]] = Store(
-            hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.shedding"
-        )
+        self.store = _store(hass, entry)
         self.controller = SheddingController(
             options.loads, options.batteries, options.controller_config
         )
@@ -283,10 +281,6 @@ class LoadShedding:
             if not self.hass.is_stopping:
                 await self._async_execute(self.controller.restore_all(dt_util.utcnow()))
             await self.store.async_save(self._data_to_save())
-
-    async def async_remove(self) -> None:
-        """Forget the saved state (the entry is deleted)."""
-        await self.store.async_remove()
 
     # --- entities -------------------------------------------------------------------------
 
@@ -468,3 +462,13 @@ def async_create_shedding(
     """The runtime of an entry whose options configure load shedding, else None."""
     options = SheddingOptions.from_options(entry.options)
     return None if options is None else LoadShedding(hass, entry, pdl, options, tempo)
+
+
+async def async_remove_shedding(hass: HomeAssistant, entry: ConfigEntry) -> None:
+    """Forget an entry's saved load-shedding state (the entry is deleted)."""
+    await _store(hass, entry).async_remove()
+
+
+def _store(hass: HomeAssistant, entry: ConfigEntry) -> Store[dict[str, Any]]:
+    """Where an entry's controller and detector state is saved."""
+    return Store(hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}.shedding")

@@ -15,6 +15,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import CoreState, HomeAssistant, ServiceCall
+from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -395,3 +396,94 @@ async def test_switch_off_restores_and_stops_shedding(
     assert switch_state is not None
     assert switch_state.state == "off"
     assert len(shed) == 2
+
+
+async def _menu(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str, form: dict[str, Any]
+) -> Any:
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}
+    )
+    assert result["type"] is FlowResultType.FORM, result
+    return await hass.config_entries.options.async_configure(result["flow_id"], form)
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) -> None:
+    """The options menu saves the peak settings, an ordered list of loads (add, remove,
+    invalid combinations refused) and a battery driven by two scripts; the entities appear."""
+    await _setup(hass, config_entry)
+    result = await _menu(
+        hass,
+        config_entry,
+        "load_shedding",
+        {
+            CONF_POWER_ENTITY: POWER,
+            CONF_SUBSCRIBED_KVA: 9,
+            CONF_ON_RATIO: 80,
+            CONF_OFF_RATIO: 85,
+            CONF_DWELL: 60,
+            "peak_buckets": ["hp", "red_hp"],
+        },
+    )
+    assert result["errors"] == {CONF_OFF_RATIO: "off_above_on"}
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            CONF_POWER_ENTITY: POWER,
+            CONF_SUBSCRIBED_KVA: 9,
+            CONF_ON_RATIO: 90,
+            CONF_OFF_RATIO: 75,
+            CONF_DWELL: 60,
+            "peak_buckets": ["hp", "red_hp"],
+            "battery": "sensor.battery",
+            "discharge_script": "script.discharge",
+            "charge_script": "script.charge",
+        },
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    load = {"mode": "off", "min_off": 5, "max_shed": 60}
+    for entity_id in (CLIMATE, SWITCH):
+        result = await _menu(hass, config_entry, "add_load", {"entity": entity_id, **load})
+        assert result["type"] is FlowResultType.CREATE_ENTRY
+        await hass.async_block_till_done(wait_background_tasks=True)
+    result = await _menu(
+        hass, config_entry, "add_load", {"entity": SWITCH, **load, "mode": "eco_preset"}
+    )
+    assert result["errors"] == {"base": "invalid_load"}  # a switch has no eco preset
+    result = await _menu(hass, config_entry, "add_load", {"entity": SWITCH, **load})
+    assert result["errors"] == {"entity": "duplicate_load"}
+    result = await _menu(
+        hass,
+        config_entry,
+        "add_load",
+        {"entity": WATER_HEATER, **load, "mode": "setpoint", "setpoint": 45},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await _menu(hass, config_entry, "remove_load", {"entity": SWITCH})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    section = config_entry.options[CONF_LOAD_SHEDDING]
+    assert [raw["entity_id"] for raw in section[CONF_LOADS]] == [CLIMATE, WATER_HEATER]
+    assert section[CONF_LOADS][1]["setpoint"] == 45
+    assert section[CONF_LOADS][0]["max_shed"] == 3600
+    assert (section[CONF_SUBSCRIBED_KVA], section[CONF_ON_RATIO], section[CONF_OFF_RATIO]) == (
+        9,
+        0.9,
+        0.75,
+    )
+    assert section["batteries"][0]["discharge"]["entity_id"] == "script.discharge"
+    assert _peak(hass)[0] == "off"
+    level = hass.states.get(_entity(hass, "sensor", "shed_level"))
+    assert level is not None
+    assert level.state == "0"
+    share = hass.states.get(_entity(hass, "sensor", "max_power_share_yesterday"))
+    assert share is not None
+
+    result = await _menu(hass, config_entry, "self_consumption", {"pv_entity": "sensor.pv_energy"})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert config_entry.options["pv_entity"] == "sensor.pv_energy"
