@@ -70,7 +70,7 @@ _linky_chroot_run() {
   if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
     cp /etc/ssl/certs/ca-certificates.crt "$LINKY_ROOT/etc/ssl/certs/ca-certificates.crt"
   fi
-  mkdir -p "$LINKY_ROOT$LINKY_REPO" "$LINKY_ROOT/dev" "$LINKY_ROOT/proc"
+  mkdir -p "$LINKY_ROOT/dev" "$LINKY_ROOT/proc"
   local shared_dir
   shared_dir=$(cd "$LINKY_REPO/.." && pwd)/shared
   local inner
@@ -79,9 +79,9 @@ _linky_chroot_run() {
 root=$1; repo=$2; shared=$3; shift 3
 mount --rbind /dev "$root/dev"
 mount -t proc proc "$root/proc"
-mount --bind "$repo" "$root$repo"
-if [ -d "$shared" ]; then mkdir -p "$root$shared"; mount --bind "$shared" "$root$shared"; fi
 mkdir -p "$root/tmp"; mount -t tmpfs -o size=4g tmpfs "$root/tmp"
+mkdir -p "$root$repo"; mount --bind "$repo" "$root$repo"
+if [ -d "$shared" ]; then mkdir -p "$root$shared"; mount --bind "$shared" "$root$shared"; fi
 cd "$repo"
 exec chroot "$root" /usr/bin/env -i \
   HOME=/root PATH='"$LINKY_ROOT_VENV"'/bin:/usr/local/bin:/usr/bin:/bin \
@@ -93,20 +93,36 @@ exec chroot "$root" /usr/bin/env -i \
 }
 
 # Runs "$@" (an `unshare --pid --fork ...` command) so that an interrupted or killed script
-# takes the whole PID namespace down with it: unshare ignores SIGINT/SIGTERM while it waits,
-# so on a signal the namespace's first process is killed, and the kernel kills the rest.
+# takes the whole PID namespace down with it. The command runs as a job of its own (so it
+# does not start with SIGINT ignored, as background commands of scripts otherwise do); on
+# SIGINT/SIGTERM/SIGHUP the job gets SIGINT first (Ctrl-C: Home Assistant and pytest stop
+# cleanly), then, if it is still there after 10 s, its namespace is killed (the kernel kills
+# every process in a PID namespace whose first process dies).
 _linky_isolated() {
   local pid rc
+  set -m
   "$@" <&0 &
   pid=$!
+  set +m
   # shellcheck disable=SC2064
-  trap "pkill -KILL -P $pid 2>/dev/null; kill -KILL $pid 2>/dev/null" INT TERM HUP
+  trap "_linky_stop $pid" INT TERM HUP
   while :; do
     wait "$pid" && rc=0 || rc=$?
     kill -0 "$pid" 2>/dev/null || break
   done
   trap - INT TERM HUP
   return "$rc"
+}
+
+_linky_stop() {
+  local pid=$1 _
+  kill -INT -- "-$pid" 2>/dev/null || true
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.2
+  done
+  pkill -KILL -P "$pid" 2>/dev/null || true
+  kill -KILL "$pid" 2>/dev/null || true
 }
 
 # Provisions the environment (idempotent) and sets LINKY_MODE.
