@@ -47,6 +47,7 @@ from .const import (
 )
 from .costs import CostUpdater
 from .energy.ledger import SeriesLedger, plan_write
+from .insight import PeakInsight
 from .load_shedding import LoadShedding, async_create_shedding
 from .schedule import next_daily_run
 from .self_consumption import CONF_PV_ENTITY, SelfConsumptionUpdater
@@ -152,6 +153,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             if entry.options.get(CONF_PV_ENTITY)
             else None
         )
+        self.insight = (
+            PeakInsight(hass, entry, self.pdl, self.async_update_listeners)
+            if options.hourly_history_months > 0
+            else None
+        )
         self.next_run: datetime | None = None
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
@@ -175,6 +181,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if self.self_consumption is not None:
             await self.self_consumption.async_setup()
             self.self_consumption.async_start()
+        if self.insight is not None:
+            self.insight.async_start()
 
     async def _async_check_ledger(self, state: SyncState, series: str) -> None:
         series_state = state.series_state(series)
@@ -333,6 +341,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         await self.costs.async_after_run(sync.written_days)
         if self.self_consumption is not None:
             await self.self_consumption.async_after_run(sync.written_days)
+        if self.insight is not None:
+            await self.insight.async_update()
         await self.store.async_save(state.as_dict())
         await async_flush(self.hass)  # the shared request budget, now rather than debounced
         await self._async_handle_result(result)

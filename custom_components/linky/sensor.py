@@ -32,7 +32,7 @@ from .coordinator import LinkyConfigEntry, LinkyCoordinator, LinkyData, SeriesFi
 from .energy.tempo import TempoColour
 from .entity import LinkyEntity, LinkySheddingEntity
 from .load_shedding import subscribed_kva
-from .shedding.peaks import max_power_share
+from .shedding.peaks import PeakHours, max_power_share
 from .shedding.selfconsumption import DayFigures
 from .tempo import TempoCoordinator
 
@@ -217,6 +217,8 @@ async def async_setup_entry(
             SelfConsumptionSensor(coordinator, description)
             for description in SELF_CONSUMPTION_SENSORS
         )
+    if coordinator.insight is not None:
+        async_add_entities([TypicalPeakHoursSensor(coordinator, TYPICAL_PEAK_HOURS)])
 
 
 class LinkySensor(LinkyEntity, SensorEntity):
@@ -379,3 +381,38 @@ class SelfConsumptionSensor(LinkyEntity, SensorEntity):
         updater = self.coordinator.self_consumption
         day = None if updater is None else updater.yesterday
         return None if day is None else self.entity_description.value_fn(day)
+
+
+# --- insight from history (only when hourly data are imported) ----------------------------
+
+TYPICAL_PEAK_HOURS = SensorEntityDescription(
+    key="typical_peak_hours", translation_key="typical_peak_hours"
+)
+
+
+class TypicalPeakHoursSensor(LinkyEntity, SensorEntity):
+    """The usually heaviest local hours of the last 30 days, e.g. "18:00, 19:00, 20:00"."""
+
+    @property
+    def native_value(self) -> str | None:
+        """The peak hours in the order of the day, None until computed."""
+        peaks = self._peaks()
+        return None if peaks is None else ", ".join(f"{h:02d}:00" for h in sorted(peaks.hours))
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The peak hours (local, 0-23), the average Wh of each (same order) and the number
+        of days used."""
+        peaks = self._peaks()
+        if peaks is None:
+            return None
+        hours = sorted(peaks.hours)
+        return {
+            "hours": hours,
+            "average_wh": [round(peaks.average_wh[hour], 1) for hour in hours],
+            "days": peaks.days,
+        }
+
+    def _peaks(self) -> PeakHours | None:
+        insight = self.coordinator.insight
+        return None if insight is None else insight.typical
