@@ -566,9 +566,9 @@ DEFAULT_TARIFFS: Final[tuple[DefaultGrid, ...]] = (
         date(2025, 8, 1),
         ContractOption.TEMPO,
         {
-            # UNCONFIRMED: blue HP, white HP/HC and red HC were not found in a public source
-            # during research; they match the +7.5-9 % move to the 2026-02-01 grid reported by
-            # econostrum.info. Check against the CRE deliberation of 19 June 2025 (n°2025-155).
+            # All six prices as listed in moneyvox.fr's table "prix du kWh au tarif réglementé
+            # de vente depuis le 1er août 2025" (blue 0.1494/0.1232, white 0.1730/0.1391, red
+            # 0.6468/0.1460); not checked against the CRE deliberation n°2025-155 itself.
             Bucket.BLUE_HP: D("0.1494"),
             Bucket.BLUE_HC: D("0.1232"),  # jechange.fr, checked 2025-08-07
             Bucket.WHITE_HP: D("0.1730"),
