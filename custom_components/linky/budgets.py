@@ -10,12 +10,11 @@ here too: once banned, no entry polls that base URL until the user says the ban 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from homeassistant.core import HomeAssistant, callback
-from homeassistant.helpers.storage import Store
+from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -28,9 +27,9 @@ from .const import (
     LOGGER,
     MAX_REQUEST_CAP,
 )
+from .persist import PersistedRegistry, async_get_registry
 
 STORAGE_KEY = f"{DOMAIN}.service"
-STORAGE_VERSION = 1
 SAVE_DELAY = 5  # seconds; a crash within this delay can lose at most the last few counts
 
 _DATA_KEY: HassKey[ServiceRegistry] = HassKey(f"{DOMAIN}_service")
@@ -43,46 +42,24 @@ class ServiceState:
     budget: RequestBudget
     banned_at: datetime | None = None
 
-
-@dataclass
-class ServiceRegistry:
-    """All base URLs' states, persisted together."""
-
-    store: Store[dict[str, Any]]
-    services: dict[str, ServiceState] = field(default_factory=dict)
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @callback
-    def async_schedule_save(self) -> None:
-        """Persist soon (debounced)."""
-        self.store.async_delay_save(self._data_to_save, SAVE_DELAY)
-
-    @callback
-    def _data_to_save(self) -> dict[str, Any]:
-        data = dict(self.raw)
-        for url, state in self.services.items():
-            data[url] = {
-                "budget": state.budget.as_dict(),
-                "banned_at": state.banned_at.isoformat() if state.banned_at else None,
-            }
-        return data
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state."""
+        return {
+            "budget": self.budget.as_dict(),
+            "banned_at": self.banned_at.isoformat() if self.banned_at else None,
+        }
 
 
-_LOCK_KEY: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_service_lock")
+type ServiceRegistry = PersistedRegistry[ServiceState]
 
 
 async def _async_registry(hass: HomeAssistant) -> ServiceRegistry:
-    if (registry := hass.data.get(_DATA_KEY)) is not None:
-        return registry
-    lock = hass.data.setdefault(_LOCK_KEY, asyncio.Lock())
-    async with lock:
-        if (registry := hass.data.get(_DATA_KEY)) is not None:
-            return registry
-        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
-        raw = await store.async_load() or {}
-        registry = ServiceRegistry(store=store, raw=raw if isinstance(raw, dict) else {})
-        hass.data[_DATA_KEY] = registry
-        return registry
+    return await async_get_registry(
+        hass,
+        _DATA_KEY,
+        STORAGE_KEY,
+        lambda store, raw: PersistedRegistry[ServiceState](store, raw, SAVE_DELAY),
+    )
 
 
 async def _async_pace_sleep(seconds: float) -> None:
@@ -115,14 +92,14 @@ async def async_get_service_state(
     """
     registry = await _async_registry(hass)
     url = _normalize(base_url)
-    if (state := registry.services.get(url)) is None:
+    if (state := registry.items.get(url)) is None:
         saved = registry.raw.get(url) or {}
         budget = RequestBudget.from_dict(
             saved.get("budget") or {}, cap=cap, now=dt_util.utcnow, sleep=_async_pace_sleep
         )
         banned_at = dt_util.parse_datetime(saved["banned_at"]) if saved.get("banned_at") else None
         state = ServiceState(budget=budget, banned_at=banned_at)
-        registry.services[url] = state
+        registry.items[url] = state
         budget.add_listener(registry.async_schedule_save)
         LOGGER.debug("Request budget for %s: %s used", url, budget.used)
     state.budget.cap = _effective_cap(hass, url, cap)
@@ -140,4 +117,4 @@ async def async_set_banned(hass: HomeAssistant, base_url: str, banned: bool) -> 
 async def async_flush(hass: HomeAssistant) -> None:
     """Write pending budget changes now (on unload/stop)."""
     if (registry := hass.data.get(_DATA_KEY)) is not None:
-        await registry.store.async_save(registry._data_to_save())
+        await registry.async_save_now()

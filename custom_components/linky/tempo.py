@@ -34,7 +34,6 @@ from homeassistant.helpers.event import (
     async_track_state_change_event,
 )
 from homeassistant.helpers.recorder import get_instance
-from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
@@ -52,6 +51,7 @@ from .energy.tempo import (
     TempoError,
     tempo_day_of,
 )
+from .persist import PersistedRegistry, async_get_registry
 
 CONF_TEMPO_URL: Final = "tempo_url"
 CONF_TEMPO_ENTITY: Final = "tempo_entity"
@@ -59,7 +59,6 @@ CONF_TEMPO_TOMORROW_ENTITY: Final = "tempo_tomorrow_entity"
 DEFAULT_TEMPO_URL: Final = DEFAULT_BASE_URL
 
 STORAGE_KEY: Final = f"{DOMAIN}.tempo"
-STORAGE_VERSION: Final = 1
 SAVE_DELAY: Final = 5  # seconds
 
 REFRESH_TIMES: Final = (time(0, 0, 30), time(6, 5), time(11, 10), time(12, 10), time(16, 10))
@@ -108,42 +107,19 @@ class TempoSource(Protocol):
 
 
 @dataclass
-class _Registry:
+class _Registry(PersistedRegistry["ServiceTempoSource | EntityTempoSource"]):
     """Every Tempo source of this instance, persisted together."""
 
-    store: Store[dict[str, Any]]
-    raw: dict[str, Any]
-    sources: dict[str, ServiceTempoSource | EntityTempoSource] = field(default_factory=dict)
     minute: int = field(default_factory=lambda: random.randrange(RANDOM_MINUTES))  # noqa: S311
-
-    @callback
-    def async_schedule_save(self) -> None:
-        """Persist soon (debounced)."""
-        self.store.async_delay_save(self._data_to_save, SAVE_DELAY)
-
-    @callback
-    def _data_to_save(self) -> dict[str, Any]:
-        data = dict(self.raw)
-        for key, source in self.sources.items():
-            data[key] = source.as_dict()
-        return data
 
 
 _DATA_KEY: HassKey[_Registry] = HassKey(f"{DOMAIN}_tempo")
-_LOCK_KEY: HassKey[asyncio.Lock] = HassKey(f"{DOMAIN}_tempo_lock")
 
 
 async def _async_registry(hass: HomeAssistant) -> _Registry:
-    if (registry := hass.data.get(_DATA_KEY)) is not None:
-        return registry
-    async with hass.data.setdefault(_LOCK_KEY, asyncio.Lock()):
-        if (registry := hass.data.get(_DATA_KEY)) is not None:
-            return registry
-        store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, STORAGE_KEY)
-        raw = await store.async_load() or {}
-        registry = _Registry(store=store, raw=raw if isinstance(raw, dict) else {})
-        hass.data[_DATA_KEY] = registry
-        return registry
+    return await async_get_registry(
+        hass, _DATA_KEY, STORAGE_KEY, lambda store, raw: _Registry(store, raw, SAVE_DELAY)
+    )
 
 
 def _saved_cache(raw: Any) -> TempoCache:
@@ -163,16 +139,16 @@ async def async_get_source(hass: HomeAssistant, options: dict[str, Any]) -> Temp
     if entity_id := options.get(CONF_TEMPO_ENTITY):
         tomorrow = options.get(CONF_TEMPO_TOMORROW_ENTITY) or None
         key = f"entity:{entity_id}"
-        source = registry.sources.get(key)
+        source = registry.items.get(key)
         if not isinstance(source, EntityTempoSource):
             source = EntityTempoSource(hass, str(entity_id), _saved_cache(registry.raw.get(key)))
             source.on_change = registry.async_schedule_save
-            registry.sources[key] = source
+            registry.items[key] = source
         source.tomorrow_entity = str(tomorrow) if tomorrow else None
         return source
     url = str(options.get(CONF_TEMPO_URL) or DEFAULT_TEMPO_URL).rstrip("/")
     key = f"url:{url}"
-    existing = registry.sources.get(key)
+    existing = registry.items.get(key)
     if isinstance(existing, ServiceTempoSource):
         return existing
     raw = registry.raw.get(key)
@@ -193,7 +169,7 @@ async def async_get_source(hass: HomeAssistant, options: dict[str, Any]) -> Temp
     )
     service = ServiceTempoSource(client, budget)
     service.on_change = registry.async_schedule_save
-    registry.sources[key] = service
+    registry.items[key] = service
     return service
 
 

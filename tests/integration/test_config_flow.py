@@ -36,7 +36,6 @@ from conso_emulator import (
 from custom_components.linky.api import async_create_client, async_user_agent
 from custom_components.linky.budgets import (
     STORAGE_KEY,
-    STORAGE_VERSION,
     async_get_service_state,
     async_set_banned,
 )
@@ -58,6 +57,7 @@ from custom_components.linky.const import (
     DOMAIN,
     MAX_REQUEST_CAP,
 )
+from custom_components.linky.persist import STORAGE_VERSION
 
 PARIS_TZ = "Europe/Paris"
 NOW = datetime(2026, 11, 20, 9, 34, 12, tzinfo=dt_util.UTC)
