@@ -33,19 +33,16 @@ import math
 from typing import Any, Final
 
 from homeassistant.components.recorder.models import (
-    StatisticMeanType,
     StatisticMetaData,
 )
 from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import day_hours, local_day_bounds
@@ -59,7 +56,7 @@ from .energy.tariffs import (
     TariffEngine,
     TariffError,
 )
-from .statistics import async_write_plan, statistic_id
+from .statistics import async_write_plan, series_metadata, statistic_id
 from .sync import days_from_rows
 from .tempo import (
     CONF_TEMPO_ENTITY,
@@ -101,17 +98,10 @@ ALL_SERIES: Final = (*MONEY_SERIES, *BUCKET_SERIES)
 
 
 def derived_metadata(pdl: str, name: str) -> StatisticMetaData:
-    """Metadata of a derived series: EUR (no unit class) or kWh energy, summed, no mean."""
-    money = name in MONEY_SERIES
+    """Metadata of a derived series: EUR (costs, revenue) or kWh (per-period energy)."""
     label = _NAMES.get(name) or f"consumption {name.removeprefix('consumption_').upper()}"
-    return StatisticMetaData(
-        mean_type=StatisticMeanType.NONE,
-        has_sum=True,
-        name=f"Linky {pdl} {label.replace('_', ' ')}",
-        source=DOMAIN,
-        statistic_id=statistic_id(pdl, name),
-        unit_class=None if money else EnergyConverter.UNIT_CLASS,
-        unit_of_measurement=CURRENCY if money else UnitOfEnergy.KILO_WATT_HOUR,
+    return series_metadata(
+        pdl, name, label.replace("_", " "), currency=CURRENCY if name in MONEY_SERIES else None
     )
 
 

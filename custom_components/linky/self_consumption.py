@@ -21,7 +21,6 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from homeassistant.components.recorder.models import StatisticMeanType, StatisticMetaData
 from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import UnitOfEnergy
@@ -29,32 +28,18 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import EnergyConverter
 
 from .conso.models import PARIS
 from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import local_day_bounds
 from .energy.ledger import DayData, SeriesLedger, plan_write
 from .shedding.selfconsumption import DayFigures, self_consumption
-from .statistics import async_write_plan, statistic_id
+from .statistics import async_write_plan, series_metadata, statistic_id
 
 CONF_PV_ENTITY: Final = "pv_entity"
 SERIES_SELF_CONSUMPTION: Final = "self_consumption"
 STORAGE_VERSION: Final = 1
 _UNITS: Final = {"energy": UnitOfEnergy.WATT_HOUR}
-
-
-def self_consumption_metadata(pdl: str) -> StatisticMetaData:
-    """Metadata of the self-consumption series (kWh, summed, no mean)."""
-    return StatisticMetaData(
-        mean_type=StatisticMeanType.NONE,
-        has_sum=True,
-        name=f"Linky {pdl} self-consumption",
-        source=DOMAIN,
-        statistic_id=statistic_id(pdl, SERIES_SELF_CONSUMPTION),
-        unit_class=EnergyConverter.UNIT_CLASS,
-        unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-    )
 
 
 def read_hourly_wh(
@@ -191,7 +176,11 @@ class SelfConsumptionUpdater:
         ]
         plan = plan_write(self.ledger, data)
         if plan.rows or plan.adjustments:
-            await async_write_plan(self.hass, self_consumption_metadata(self.pdl), plan)
+            await async_write_plan(
+                self.hass,
+                series_metadata(self.pdl, SERIES_SELF_CONSUMPTION, "self-consumption"),
+                plan,
+            )
         self.ledger = plan.ledger_after
 
     async def async_after_run(self, written: Mapping[str, set[date]]) -> None:

@@ -45,16 +45,19 @@ def statistic_id(pdl: str, series: str) -> str:
     return f"{DOMAIN}:{pdl}_{series}"
 
 
-def energy_metadata(pdl: str, series: str) -> StatisticMetaData:
-    """Metadata of an energy series (kWh, summed, no mean)."""
+def series_metadata(
+    pdl: str, series: str, label: str | None = None, *, currency: str | None = None
+) -> StatisticMetaData:
+    """Metadata of one of a meter's external series: summed, no mean, in kWh (energy unit
+    class), or in `currency` (no unit class) for costs and revenues."""
     return StatisticMetaData(
         mean_type=StatisticMeanType.NONE,
         has_sum=True,
-        name=f"Linky {pdl} {SERIES_NAMES.get(series, series)}",
+        name=f"Linky {pdl} {label or SERIES_NAMES.get(series, series)}",
         source=DOMAIN,
         statistic_id=statistic_id(pdl, series),
-        unit_class=EnergyConverter.UNIT_CLASS,
-        unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        unit_class=None if currency else EnergyConverter.UNIT_CLASS,
+        unit_of_measurement=currency or UnitOfEnergy.KILO_WATT_HOUR,
     )
 
 
@@ -90,7 +93,7 @@ class RecorderSink:
 
     async def async_write(self, series: str, plan: WritePlan) -> None:
         """Queue the plan's sum adjustments, then its rows, in chunks."""
-        await async_write_plan(self.hass, energy_metadata(self.pdl, series), plan)
+        await async_write_plan(self.hass, series_metadata(self.pdl, series), plan)
 
     async def async_last_sum(self, series: str) -> float | None:
         """The sum of the newest stored row, or None when nothing is stored.
