@@ -2,9 +2,10 @@
 
 Home Assistant glue around `sync.MeterSync` (what to fetch) and `schedule` (when):
 
-- Setup makes no request: it restores the persisted state, checks it against the recorder
-  (healing the ledger if the recorder disagrees), then schedules the next run. Only a meter
-  that was never imported runs at once (the first import).
+- Setup makes no request and reads no statistics: it restores the persisted state and
+  schedules the next run. Only a meter that was never imported runs at once (the first
+  import). The first run of each process checks the ledger against the recorder (healing it
+  if the recorder disagrees).
 - One daily run in the meter's slot between 06:00 and 10:00, one retry early in the
   afternoon when yesterday is still missing or the run failed, back-fill runs whenever the
   shared request budget has room above its reserve, and nothing at all once the service has
@@ -14,7 +15,7 @@ Home Assistant glue around `sync.MeterSync` (what to fetch) and `schedule` (when
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_track_point_in_utc_time
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator
 from homeassistant.util import dt as dt_util
@@ -51,7 +53,7 @@ from .insight import PeakInsight
 from .load_shedding import LoadShedding, async_create_shedding
 from .schedule import next_daily_run
 from .self_consumption import CONF_PV_ENTITY, SelfConsumptionUpdater
-from .statistics import RecorderSink
+from .statistics import RecorderSink, read_stored_days, statistic_id
 from .sync import (
     ErrorInfo,
     MeterOptions,
@@ -60,7 +62,6 @@ from .sync import (
     RunStatus,
     SeriesState,
     SyncState,
-    days_from_rows,
 )
 
 STORAGE_VERSION = 1
@@ -164,6 +165,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._running = False
         self._auth_failed = False
         self._unavailable_logged = False
+        self._ledger_checked = False
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -174,7 +176,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         await self.costs.async_setup()
         self.costs.async_start()
         self.shedding = async_create_shedding(
-            self.hass, self.config_entry, self.pdl, self.costs.tempo
+            self.hass, self.config_entry, self.pdl, self.costs.tempo, self.costs.tariff
         )
         if self.shedding is not None:
             await self.shedding.async_setup()
@@ -200,15 +202,18 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             recorder_sum,
             round(ledger_sum, 3),
         )
-        rows = await self.sink.async_read_states(series)
-        if not rows:
+        instance = get_instance(self.hass)
+        days = await instance.async_add_executor_job(
+            read_stored_days, self.hass, statistic_id(self.pdl, series), None
+        )
+        if not days:
             series_state.ledger = SeriesLedger()
             series_state.daily_imported = False
             return
-        # Every stored row is rewritten with sums recomputed from the stored states, so no
-        # sum adjustment is needed.
-        plan = plan_write(SeriesLedger(), days_from_rows(rows))
-        await self.sink.async_write(series, replace(plan, adjustments=[]))
+        # Every stored row is rewritten with sums recomputed from the stored states (a plan
+        # against an empty ledger has no sum adjustment).
+        plan = await self.hass.async_add_executor_job(plan_write, SeriesLedger(), days)
+        await self.sink.async_write(series, plan)
         series_state.ledger = plan.ledger_after
 
     async def _async_update_data(self) -> LinkyData:
@@ -218,6 +223,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
     @callback
     def async_start(self) -> None:
         """Start scheduling (after the first refresh and platform setup)."""
+        self._async_state_issues()
         self._async_schedule()
         self._async_track_midnight()
         if self.shedding is not None:
@@ -230,6 +236,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         tomorrow = dt_util.utcnow().astimezone(PARIS).date() + timedelta(days=1)
         midnight = datetime.combine(tomorrow, datetime.min.time(), PARIS)
         if _now is not None:
+            self._async_state_issues()
             self.async_set_updated_data(self._snapshot())
         self._unsub_midnight = async_track_point_in_utc_time(
             self.hass, self._async_track_midnight, midnight + timedelta(seconds=1)
@@ -321,10 +328,13 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         state = sync.state
         now = dt_util.utcnow()
         today = now.astimezone(PARIS).date()
-        # Heal the ledger first if the recorder disagrees with it (checked at each run, not
-        # at setup: the recorder may still be writing the previous run's rows then).
-        for series in self.options.series:
-            await self._async_check_ledger(state, series)
+        # Heal the ledger first if the recorder disagrees with it: checked once per process, at
+        # the first run (not at setup, when the recorder may still be writing, and waiting
+        # for it during Home Assistant's start would block the start).
+        if not self._ledger_checked:
+            for series in self.options.series:
+                await self._async_check_ledger(state, series)
+            self._ledger_checked = True
         first_import = not all(state.series_state(s).daily_imported for s in self.options.series)
         due, is_retry = next_daily_run(now, self.pdl, state.schedule)
         daily = first_import or due <= now
@@ -342,22 +352,15 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if self.self_consumption is not None:
             await self.self_consumption.async_after_run(sync.written_days)
         if self.insight is not None:
-            await self.insight.async_update()
+            await self.insight.async_after_run(sync.written_days.get(SERIES_CONSUMPTION, ()))
         await self.store.async_save(state.as_dict())
         await async_flush(self.hass)  # the shared request budget, now rather than debounced
         await self._async_handle_result(result)
         return result
 
     async def _async_handle_result(self, result: RunResult) -> None:
-        sync = self._sync
         self._async_log_availability(result)
-        for series, disabled in sync.hourly_collection_disabled.items():
-            self._async_issue(
-                f"{ISSUE_HOURLY_COLLECTION}_{self.pdl}_{series}",
-                disabled,
-                ISSUE_HOURLY_COLLECTION,
-                severity=ir.IssueSeverity.WARNING,
-            )
+        self._async_state_issues()
         if result.status is RunStatus.BANNED:
             LOGGER.error(
                 "Conso API blocked this IP address (%s): all Linky polling stops",
@@ -380,6 +383,27 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if no_consent:
             self._auth_failed = True
             self.config_entry.async_start_reauth(self.hass)
+
+    @callback
+    def _async_state_issues(self) -> None:
+        """Repair issues that follow from the saved state: hourly collection disabled at
+        Enedis (per series) and the consent expiring soon. At start, after each run, and at
+        midnight."""
+        for series in self.options.series:
+            self._async_issue(
+                f"{ISSUE_HOURLY_COLLECTION}_{self.pdl}_{series}",
+                self._sync.state.series_state(series).curve_available is False,
+                ISSUE_HOURLY_COLLECTION,
+                severity=ir.IssueSeverity.WARNING,
+            )
+        expires = self.token.expires_at
+        self._async_issue(
+            f"{ISSUE_CONSENT_EXPIRING}_{self.pdl}",
+            expires is not None
+            and expires - dt_util.utcnow() < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
+            ISSUE_CONSENT_EXPIRING,
+            severity=ir.IssueSeverity.WARNING,
+        )
 
     @callback
     def _async_log_availability(self, result: RunResult) -> None:
@@ -437,12 +461,6 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         latest = consumption.ledger.last_day
         max_power = state.max_power[max(state.max_power)] if state.max_power else None
         expires = self.token.expires_at
-        self._async_issue(
-            f"{ISSUE_CONSENT_EXPIRING}_{self.pdl}",
-            expires is not None and expires - now < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
-            ISSUE_CONSENT_EXPIRING,
-            severity=ir.IssueSeverity.WARNING,
-        )
         budget = self.service.budget
         return LinkyData(
             today=today,

@@ -35,17 +35,13 @@ from typing import Any, Final
 from homeassistant.components.recorder.models import (
     StatisticMetaData,
 )
-from homeassistant.components.recorder.statistics import (
-    statistics_during_period,
-)
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
-from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
-from .energy.hourly import day_hours, local_day_bounds
+from .energy.hourly import day_hours
 from .energy.ledger import DayData, Resolution, SeriesLedger, plan_write
 from .energy.tariffs import (
     OPTION_BUCKETS,
@@ -56,8 +52,7 @@ from .energy.tariffs import (
     TariffEngine,
     TariffError,
 )
-from .statistics import async_write_plan, series_metadata, statistic_id
-from .sync import days_from_rows
+from .statistics import async_write_plan, read_stored_days, series_metadata, statistic_id
 from .tempo import (
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_URL,
@@ -209,19 +204,6 @@ def tempo_days_needed(tariff: Tariff, days: Iterable[DayData]) -> set[date]:
             needed.add(date.fromordinal(data.day.toordinal() - 1))
             needed.add(data.day)
     return needed
-
-
-def read_stored_days(hass: HomeAssistant, stat_id: str, days: set[date] | None) -> list[DayData]:
-    """Read the stored rows of `days` (None: all) of an energy series as day data (in the
-    recorder's executor: reading and converting years of rows takes a while)."""
-    start = local_day_bounds(min(days))[0] if days else dt_util.utc_from_timestamp(0)
-    end = local_day_bounds(max(days))[1] if days else None
-    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", None, {"state"})
-    rows = [
-        (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
-        for row in stats.get(stat_id, [])
-    ]
-    return [data for data in days_from_rows(rows) if days is None or data.day in days]
 
 
 # --- Home Assistant glue ----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Final
 
@@ -22,9 +22,8 @@ from homeassistant.util import dt as dt_util
 from .conso.models import PARIS
 from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION
 from .energy.hourly import day_hours, local_day_bounds
-from .self_consumption import read_hourly_wh
 from .shedding.peaks import PeakHours, typical_peak_hours
-from .statistics import statistic_id
+from .statistics import read_hourly_wh, statistic_id
 
 PEAK_DAYS: Final = 30
 
@@ -56,6 +55,7 @@ class PeakInsight:
         self.typical: PeakHours | None = None
         self._on_update = on_update
         self._lock = asyncio.Lock()
+        self._computed_on: date | None = None  # the local day the window was last read
 
     def async_start(self) -> None:
         """Compute from what the recorder holds, in the background."""
@@ -63,9 +63,19 @@ class PeakInsight:
             self.hass, self.async_update(), f"{DOMAIN} peak insight {self.pdl}"
         )
 
+    async def async_after_run(self, written: Iterable[date]) -> None:
+        """Recompute when the run wrote a day of the window, or when the window moved (a new
+        day); back-fill runs, which write older days, leave it alone (no database read)."""
+        today = dt_util.utcnow().astimezone(PARIS).date()
+        window_start = today - timedelta(days=PEAK_DAYS)
+        if self._computed_on == today and not any(day >= window_start for day in written):
+            return
+        await self.async_update()
+
     async def async_update(self) -> None:
         """Recompute over the 30 local days before today. Errors are logged, never raised."""
         async with self._lock:
+            self._computed_on = dt_util.utcnow().astimezone(PARIS).date()
             try:
                 self.typical = await self._async_compute()
             except Exception:  # never let an insight break a run

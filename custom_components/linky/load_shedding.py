@@ -45,8 +45,7 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import PowerConverter
 
 from .const import DOMAIN, LOGGER
-from .costs import tariff_from_options
-from .energy.tariffs import Bucket, TariffEngine, TariffError
+from .energy.tariffs import Bucket, Tariff, TariffEngine, TariffError
 from .energy.tempo import TempoColour
 from .shedding.controller import (
     EVENT_RESTORE,
@@ -188,7 +187,9 @@ class LoadShedding:
         entry: ConfigEntry,
         pdl: str,
         options: SheddingOptions,
+        *,
         tempo: TempoCoordinator | None = None,
+        tariff: Tariff | None = None,
     ) -> None:
         self.hass = hass
         self.entry = entry
@@ -203,7 +204,6 @@ class LoadShedding:
         self.detector = (
             PowerPeakDetector(threshold) if threshold is not None and options.power_entity else None
         )
-        tariff = tariff_from_options(entry.options)
         self._engine = None if tariff is None else TariffEngine(tariff, self._colour_of)
         self.tariff_peaks = (
             None if tariff is None else TariffPeaks(tariff, self._colour_of, options.peak_buckets)
@@ -457,11 +457,20 @@ class LoadShedding:
 
 
 def async_create_shedding(
-    hass: HomeAssistant, entry: ConfigEntry, pdl: str, tempo: TempoCoordinator | None
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    pdl: str,
+    tempo: TempoCoordinator | None,
+    tariff: Tariff | None,
 ) -> LoadShedding | None:
-    """The runtime of an entry whose options configure load shedding, else None."""
+    """The runtime of an entry whose options configure load shedding, else None. `tariff`
+    is the entry's contract, as the cost updater read it from the options."""
     options = SheddingOptions.from_options(entry.options)
-    return None if options is None else LoadShedding(hass, entry, pdl, options, tempo)
+    return (
+        None
+        if options is None
+        else LoadShedding(hass, entry, pdl, options, tempo=tempo, tariff=tariff)
+    )
 
 
 async def async_remove_shedding(hass: HomeAssistant, entry: ConfigEntry) -> None:

@@ -21,9 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Final
 
-from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import UnitOfEnergy
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store
@@ -34,25 +32,11 @@ from .const import DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import local_day_bounds
 from .energy.ledger import DayData, SeriesLedger, plan_write
 from .shedding.selfconsumption import DayFigures, self_consumption
-from .statistics import async_write_plan, series_metadata, statistic_id
+from .statistics import async_write_plan, read_hourly_wh, series_metadata, statistic_id
 
 CONF_PV_ENTITY: Final = "pv_entity"
 SERIES_SELF_CONSUMPTION: Final = "self_consumption"
 STORAGE_VERSION: Final = 1
-_UNITS: Final = {"energy": UnitOfEnergy.WATT_HOUR}
-
-
-def read_hourly_wh(
-    hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None, kind: str
-) -> dict[datetime, float]:
-    """Wh per UTC hour start of a statistic (`kind`: "state" for the Linky series, "change"
-    for a sensor's statistics), in the recorder's executor."""
-    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", _UNITS, {kind})  # type: ignore[arg-type]
-    return {
-        dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
-        for row in stats.get(stat_id, [])
-        if isinstance(value := row.get(kind), int | float)
-    }
 
 
 class SelfConsumptionUpdater:
@@ -98,9 +82,14 @@ class SelfConsumptionUpdater:
             LOGGER.warning("Self-consumption state of %s is unreadable: %s", self.pdl, err)
 
     def async_start(self) -> None:
-        """Compute every stored day in the background (nothing is rewritten if unchanged)."""
+        """Catch up in the background: every stored day the first time, then only the days
+        since the last one computed (the PV sensor's recent hours may have been missing)."""
+        days: set[date] | None = None
+        if (last := self.ledger.last_day) is not None:
+            today = dt_util.utcnow().astimezone(PARIS).date()
+            days = {last + timedelta(days=n) for n in range(-1, (today - last).days + 1)}
         self.entry.async_create_background_task(
-            self.hass, self.async_update(None), f"{DOMAIN} self-consumption {self.pdl}"
+            self.hass, self.async_update(days), f"{DOMAIN} self-consumption {self.pdl}"
         )
 
     async def async_update(self, days: set[date] | None) -> None:

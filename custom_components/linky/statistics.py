@@ -10,8 +10,7 @@ blocked for long.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 from homeassistant.components.recorder.models import (
     StatisticData,
@@ -29,15 +28,12 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
-from .const import DOMAIN, SERIES_CONSUMPTION, SERIES_PRODUCTION
-from .energy.ledger import WritePlan
+from .const import DOMAIN
+from .energy.hourly import local_day_bounds
+from .energy.ledger import DayData, WritePlan
+from .sync import days_from_rows
 
 CHUNK_ROWS = 1000
-
-SERIES_NAMES = {
-    SERIES_CONSUMPTION: "consumption",
-    SERIES_PRODUCTION: "production",
-}
 
 
 def statistic_id(pdl: str, series: str) -> str:
@@ -53,7 +49,7 @@ def series_metadata(
     return StatisticMetaData(
         mean_type=StatisticMeanType.NONE,
         has_sum=True,
-        name=f"Linky {pdl} {label or SERIES_NAMES.get(series, series)}",
+        name=f"Linky {pdl} {label or series}",
         source=DOMAIN,
         statistic_id=statistic_id(pdl, series),
         unit_class=None if currency else EnergyConverter.UNIT_CLASS,
@@ -112,20 +108,31 @@ class RecorderSink:
         value = rows[0].get("sum")
         return float(value) if value is not None else None
 
-    async def async_read_states(self, series: str) -> Sequence[tuple[datetime, float]]:
-        """Every stored row's (UTC start, state kWh), oldest first."""
-        stat_id = statistic_id(self.pdl, series)
-        stats = await get_instance(self.hass).async_add_executor_job(
-            statistics_during_period,
-            self.hass,
-            dt_util.utc_from_timestamp(0),
-            None,
-            {stat_id},
-            "hour",
-            None,
-            {"state"},
-        )
-        return [
-            (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
-            for row in stats.get(stat_id, [])
-        ]
+
+def read_stored_days(hass: HomeAssistant, stat_id: str, days: set[date] | None) -> list[DayData]:
+    """Read the stored rows of `days` (None: all) of an energy series as day data. Runs in the
+    recorder's executor: reading and converting years of rows takes a while."""
+    start = local_day_bounds(min(days))[0] if days else dt_util.utc_from_timestamp(0)
+    end = local_day_bounds(max(days))[1] if days else None
+    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", None, {"state"})
+    rows = [
+        (dt_util.utc_from_timestamp(row["start"]), float(row.get("state") or 0.0))
+        for row in stats.get(stat_id, [])
+    ]
+    return [data for data in days_from_rows(rows) if days is None or data.day in days]
+
+
+_WH = {"energy": UnitOfEnergy.WATT_HOUR}
+
+
+def read_hourly_wh(
+    hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None, kind: str
+) -> dict[datetime, float]:
+    """Wh per UTC hour start of a statistic (`kind`: "state" for the Linky series, "change"
+    for a sensor's statistics), in the recorder's executor."""
+    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", _WH, {kind})  # type: ignore[arg-type]
+    return {
+        dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
+        for row in stats.get(stat_id, [])
+        if isinstance(value := row.get(kind), int | float)
+    }

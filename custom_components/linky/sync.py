@@ -44,12 +44,10 @@ from .conso.errors import (
 )
 from .conso.models import PARIS, DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
 from .conso.planner import history_start, minus_months, plan_requests
+from .const import SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import complete_day_hours, day_hours, local_day_bounds, split_by_local_day
 from .energy.ledger import DayData, Resolution, SeriesLedger, WritePlan, plan_write
 from .schedule import ScheduleState
-
-SERIES_CONSUMPTION = "consumption"
-SERIES_PRODUCTION = "production"
 
 RECENT_DAYS = 7
 MAX_GAP_ATTEMPTS = 3
@@ -278,7 +276,6 @@ class MeterSync:
         self._now = now
         self.backfill_reserve = backfill_reserve
         self._requests = 0
-        self.hourly_collection_disabled: dict[str, bool] = {}
         # Days written (or rewritten) to the statistics during the last run, per series:
         # what derived series (costs) must recompute.
         self.written_days: dict[str, set[date]] = {}
@@ -480,11 +477,9 @@ class MeterSync:
                 return
             if values:
                 state.curve_available = False
-                self.hourly_collection_disabled[series] = True
                 await self._store_daily(series, values)
             return
         state.curve_available = True
-        self.hourly_collection_disabled[series] = False
         await self._store_curve(series, intervals)
         # Days the curve missed are healed by the gap logic, or stored daily as a fallback.
 

@@ -84,14 +84,7 @@ class RequestBudget:
 
     def next_available_at(self) -> datetime:
         """The earliest time a request may be sent (now when one may be sent now)."""
-        now = self._now()
-        self._prune(now)
-        candidates = [now]
-        if self._blocked_until is not None:
-            candidates.append(self._blocked_until)
-        if len(self._sent) >= self.cap:
-            candidates.append(self._sent[len(self._sent) - self.cap] + self.window)
-        return max(candidates)
+        return self.available_at(1)
 
     def available_at(self, count: int) -> datetime:
         """The earliest time `count` requests may be sent within the cap (ignores pacing)."""
