@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
@@ -16,19 +15,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from conso_emulator import HOME_PDL, Emulator
-from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.sync import ErrorInfo
 
+from .common import setup_integration as _setup
+
 NOW = "2026-11-20 09:30:00+01:00"
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> LinkyCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    coordinator: LinkyCoordinator = entry.runtime_data
-    return coordinator
 
 
 @pytest.mark.freeze_time(NOW)

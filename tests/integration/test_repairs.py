@@ -40,6 +40,8 @@ from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.entity import CONFIGURATION_URL
 from custom_components.linky.repairs import BannedRepairFlow, async_create_fix_flow
 
+from .common import setup_integration as _setup
+
 NOW = "2026-11-20 09:30:00+01:00"
 INTEGRATION = Path(__file__).parents[2] / "custom_components" / DOMAIN
 ISSUE_PLACEHOLDERS = {"pdl", "title", "expires"}  # what the coordinator passes
@@ -55,15 +57,6 @@ def _entry(emulator: Emulator, url: str, pdl: str, **token_args: datetime) -> Mo
         unique_id=pdl,
         data={CONF_TOKEN: token, CONF_PDL: pdl, CONF_BASE_URL: url},
     )
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> LinkyCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    coordinator: LinkyCoordinator = entry.runtime_data
-    return coordinator
 
 
 def _translations(language: str) -> dict:

@@ -10,7 +10,6 @@ from datetime import date, datetime, time, timedelta
 import logging
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
@@ -31,6 +30,7 @@ from custom_components.linky.const import (
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.schedule import daily_slot, retry_slot
 
+from .common import setup_integration as _setup
 from .test_statistics import CONSUMPTION, _assert_sums_exact, _rows
 
 LATE_DAY = date(2026, 11, 4)  # the emulator publishes this day of HOME_PDL on D+3
@@ -44,15 +44,6 @@ def _entry(config_entry: MockConfigEntry, **options: int) -> MockConfigEntry:
         data=config_entry.data,
         options={CONF_HOURLY_HISTORY_MONTHS: 1, **options},
     )
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> LinkyCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    coordinator: LinkyCoordinator = entry.runtime_data
-    return coordinator
 
 
 async def _advance_to_next_run(

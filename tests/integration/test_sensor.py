@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -33,8 +32,9 @@ from custom_components.linky.const import (
     CONF_TOKEN,
     DOMAIN,
 )
-from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.sensor import ERROR_STATES, SENSORS
+
+from .common import setup_integration as _setup
 
 NOW = "2026-11-20 09:30:00+01:00"
 YESTERDAY = date(2026, 11, 19)
@@ -47,16 +47,6 @@ DATA_KEYS = {
     "max_power_time",
 }
 DIAGNOSTIC_KEYS = {"request_budget", "next_run", "last_error", "backfill_progress"}
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> LinkyCoordinator:
-    """Set the entry up and let its first run (started at once) finish."""
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert entry.state is ConfigEntryState.LOADED
-    coordinator: LinkyCoordinator = entry.runtime_data
-    return coordinator
 
 
 async def _advance(hass: HomeAssistant, freezer: FrozenDateTimeFactory, when: str) -> None:

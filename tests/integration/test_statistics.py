@@ -12,7 +12,6 @@ from datetime import UTC, date, datetime, timedelta
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.components.recorder.statistics import statistics_during_period
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.recorder import get_instance
@@ -42,6 +41,8 @@ from custom_components.linky.const import (
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.statistics import statistic_id
 
+from .common import setup_integration as _setup
+
 NOW = "2026-11-20 09:30:00+01:00"
 CONSUMPTION = statistic_id(HOME_PDL, "consumption")
 
@@ -52,15 +53,6 @@ async def _rows(hass: HomeAssistant, stat_id: str, start: datetime, end: datetim
         statistics_during_period, hass, start, end, {stat_id}, "hour", None, {"state", "sum"}
     )
     return stats.get(stat_id, [])
-
-
-async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> LinkyCoordinator:
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    await async_wait_recording_done(hass)
-    assert entry.state is ConfigEntryState.LOADED
-    return entry.runtime_data  # type: ignore[no-any-return]
 
 
 async def _run_until_backfilled(
