@@ -59,19 +59,14 @@ from benchmarks.cpu import (
 from benchmarks.measure import BLOCKERS, OPTIONS, RESULTS, LoopMonitor, real_seconds
 from conso_emulator import HOME_PDL, PV_PDL, Emulator, EmulatorServer
 from custom_components.linky.conso import ConsoApiClient, RequestBudget
-from custom_components.linky.conso.models import PARIS, MeasureType
-from custom_components.linky.conso.planner import plan_requests
+from custom_components.linky.conso.models import MeasureType
+from custom_components.linky.conso.planner import minus_months, plan_requests
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.energy.ledger import Resolution, SeriesLedger, WritePlan, plan_write
+from custom_components.linky.localtime import PARIS
 from custom_components.linky.statistics import RecorderSink, statistic_id
-from custom_components.linky.sync import (
-    MeterOptions,
-    MeterSync,
-    RunResult,
-    RunStatus,
-    SyncState,
-    minus_months,
-)
+from custom_components.linky.sync.engine import MeterSync, RunResult, RunStatus, SyncOptions
+from custom_components.linky.sync.state import SyncState
 
 MAX_RUNS = 60
 QUIET_LOGGERS = ("", "sqlalchemy.engine")
@@ -241,7 +236,7 @@ async def test_complete_backfill(
 
     started_at = dt_util.utcnow()
     with (
-        patch("custom_components.linky.budgets._async_pace_sleep", pace),
+        patch("custom_components.linky.instance._async_pace_sleep", pace),
         patch.object(MeterSync, "async_run", counted_run),
         LoopMonitor(asyncio.get_running_loop()) as monitor,
     ):
@@ -250,7 +245,7 @@ async def test_complete_backfill(
         assert await hass.config_entries.async_setup(config_entry.entry_id)
         await hass.async_block_till_done(wait_background_tasks=True)
         assert config_entry.state is ConfigEntryState.LOADED
-        coordinator: LinkyCoordinator = config_entry.runtime_data
+        coordinator: LinkyCoordinator = config_entry.runtime_data.coordinator
         sync = coordinator.sync
         assert sync is not None
         for _ in range(MAX_RUNS):
@@ -265,7 +260,7 @@ async def test_complete_backfill(
         await async_wait_recording_done(hass)
         wall = real_seconds() - wall
 
-    assert coordinator.service.banned_at is None
+    assert coordinator.api.banned_at is None
     sent = emulator.requests
     by_type = Counter(record.type for record in sent)
     today = started_at.astimezone(PARIS).date()
@@ -281,7 +276,7 @@ async def test_complete_backfill(
     RESULTS["requests_not_200"] = sum(1 for record in sent if record.status != 200)
     RESULTS["runs"] = runs
     RESULTS["simulated_days"] = (sent[-1].time - sent[0].time) / timedelta(days=1)
-    RESULTS["cap"] = coordinator.service.budget.cap
+    RESULTS["cap"] = coordinator.api.budget.cap
     RESULTS["hourly_progress"] = sync.backfill_progress()
     RESULTS["frozen_import_wall_s"] = wall
     RESULTS["frozen_import_max_block_s"] = monitor.max_block_s
@@ -303,7 +298,7 @@ async def test_import_real_clock(
         )
         sink = RecorderSink(hass, HOME_PDL)
         sync = MeterSync(
-            client, MeterOptions(HOME_PDL), SyncState(), sink, lambda: NOW, backfill_reserve=0
+            client, SyncOptions(HOME_PDL), SyncState(), sink, lambda: NOW, backfill_reserve=0
         )
         with LoopMonitor(asyncio.get_running_loop()) as monitor:
             started = real_seconds()

@@ -20,12 +20,12 @@ import tracemalloc
 
 from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.api import answer_measure
-from custom_components.linky.conso.models import PARIS, EnergyInterval, MeasureType
+from custom_components.linky.conso.models import EnergyInterval, MeasureType
 from custom_components.linky.conso.parsing import parse_daily, parse_load_curve
-from custom_components.linky.conso.planner import plan_requests
+from custom_components.linky.conso.planner import minus_months, plan_requests
 from custom_components.linky.energy.hourly import complete_day_hours, split_by_local_day
 from custom_components.linky.energy.ledger import DayData, SeriesLedger, WritePlan, plan_write
-from custom_components.linky.sync import minus_months
+from custom_components.linky.localtime import PARIS
 
 NOW = datetime(2026, 11, 20, 9, 30, tzinfo=PARIS)
 CURVE_TYPE = "courbe_de_charge_consommation"

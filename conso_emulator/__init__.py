@@ -27,6 +27,7 @@ from .emulator import EMULATOR_KEY, Emulator, RequestRecord
 from .faults import Fault
 from .meters import HOME_PDL, NEW_PDL, NO_CURVE_PDL, PV_PDL, Meter
 from .server import ROUTES, EmulatorServer, build_app
+from .session import EmulatorSession
 
 __all__ = [
     "EMULATOR_KEY",
@@ -37,6 +38,7 @@ __all__ = [
     "ROUTES",
     "Emulator",
     "EmulatorServer",
+    "EmulatorSession",
     "Fault",
     "Meter",
     "RequestRecord",

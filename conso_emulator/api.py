@@ -253,20 +253,32 @@ def _enedis_answer(
     return _data_reply(emu, spec, prm, start=start, end=end, echo=(start_text, end_text))
 
 
-async def handle_api(request: web.Request) -> web.Response:
-    """`/api/<type>`: ban, then scripted faults, then the normal answer; every request is
-    logged (without the token)."""
-    emu = request.app[EMULATOR_KEY]
+async def answer(
+    emu: Emulator, method: str, measure_type: str, params: dict[str, str], authorization: str | None
+) -> Reply:
+    """One request to `/api/<type>`: ban, then scripted faults, then the normal answer; the
+    request is logged (without the token). Shared by the HTTP server and `EmulatorSession`."""
     received = emu.now()
-    measure_type = request.match_info["type"]
+    reply = await _answer(emu, method, measure_type, params, authorization)
+    emu.record(RequestRecord(received, method, measure_type, params, reply.status))
+    return reply
+
+
+async def handle_api(request: web.Request) -> web.Response:
+    """`/api/<type>` over HTTP (see `answer`)."""
     params = {key: request.query.getone(key) for key in request.query}
-    reply = await _answer(emu, request, measure_type, params)
-    emu.record(RequestRecord(received, request.method, measure_type, params, reply.status))
+    reply = await answer(
+        request.app[EMULATOR_KEY],
+        request.method,
+        request.match_info["type"],
+        params,
+        request.headers.get("Authorization"),
+    )
     return reply.to_response()
 
 
 async def _answer(
-    emu: Emulator, request: web.Request, measure_type: str, params: dict[str, str]
+    emu: Emulator, method: str, measure_type: str, params: dict[str, str], authorization: str | None
 ) -> Reply:
     if emu.count_request_for_ban():
         return ban_reply()
@@ -276,9 +288,7 @@ async def _answer(
             await asyncio.sleep(fault.delay)
         if fault.resolved_kind != "slow":
             return fault_reply(emu, fault)
-    return answer_measure(
-        emu, request.method, measure_type, params, request.headers.get("Authorization")
-    )
+    return answer_measure(emu, method, measure_type, params, authorization)
 
 
 ROUTES: list[web.RouteDef] = [web.route("*", "/api/{type}", handle_api)]

@@ -1,115 +1,172 @@
 """Linky for Home Assistant: Enedis Linky meter data from the Conso API.
 
-Setup makes no request: it restores what was imported, checks it against the recorder, and
-schedules the next run (see `coordinator.py`). Requests only happen in scheduled runs.
+Setup makes no request: it restores what was imported and schedules the next run (see
+`coordinator.py`); requests only happen in scheduled runs. The entry's runtime data is the
+meter coordinator and the parts composed around it (`runtime/`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from types import MappingProxyType
+from typing import Any
 
+from homeassistant.config_entries import (
+    SIGNAL_CONFIG_ENTRY_CHANGED,
+    ConfigEntry,
+    ConfigEntryChange,
+    ConfigSubentry,
+)
 from homeassistant.const import Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
-from homeassistant.helpers.recorder import get_instance
-from homeassistant.helpers.storage import Store
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.util import dt as dt_util
 
-from .api import async_create_client
-from .budgets import async_flush, async_get_service_state
 from .conso.token import ConsentToken, TokenError, parse_token
-from .const import (
-    CONF_BASE_URL,
-    CONF_DAILY_HISTORY_MONTHS,
-    CONF_HOURLY_HISTORY_MONTHS,
-    CONF_PDL,
-    CONF_PRODUCTION,
-    CONF_PRODUCTION_PDL,
-    CONF_REMOVE_STATISTICS,
-    CONF_REQUEST_CAP,
-    CONF_TOKEN,
-    DEFAULT_DAILY_HISTORY_MONTHS,
-    DEFAULT_HOURLY_HISTORY_MONTHS,
-    DEFAULT_REQUEST_CAP,
-    DOMAIN,
-    SERIES_CONSUMPTION,
-    SERIES_PRODUCTION,
+from .const import CONF_BASE_URL, CONF_PDL, CONF_TOKEN, DOMAIN, LOGGER, SUBENTRY_LOAD
+from .coordinator import LinkyCoordinator
+from .instance import async_create_client, async_flush_budgets, async_get_api_state
+from .options import OPTIONS_VERSION, LinkyOptions, migrate
+from .runtime import (
+    LinkyConfigEntry,
+    LinkyRuntimeData,
+    async_build_parts,
+    async_remove_entry_data,
 )
-from .coordinator import STORAGE_VERSION, LinkyConfigEntry, LinkyCoordinator
-from .costs import async_remove_costs
-from .load_shedding import async_remove_shedding
-from .self_consumption import async_remove_self_consumption
-from .statistics import statistic_id
-from .sync import MeterOptions
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 
 
-def meter_options(entry: LinkyConfigEntry) -> MeterOptions:
-    """What to synchronise, from the entry's data and options."""
-    pdl: str = entry.data[CONF_PDL]
-    options = entry.options
-    return MeterOptions(
-        pdl=pdl,
-        production_pdl=(options.get(CONF_PRODUCTION_PDL) or pdl)
-        if options.get(CONF_PRODUCTION)
-        else None,
-        daily_history_months=int(
-            options.get(CONF_DAILY_HISTORY_MONTHS, DEFAULT_DAILY_HISTORY_MONTHS)
-        ),
-        hourly_history_months=int(
-            options.get(CONF_HOURLY_HISTORY_MONTHS, DEFAULT_HOURLY_HISTORY_MONTHS)
-        ),
+def entry_options(entry: ConfigEntry) -> LinkyOptions:
+    """The typed options of an entry (its options and its load subentries)."""
+    options = LinkyOptions.parse(
+        entry.options,
+        [
+            subentry.data
+            for subentry in entry.subentries.values()
+            if subentry.subentry_type == SUBENTRY_LOAD
+        ],
     )
+    for problem in options.problems:
+        LOGGER.error("Ignoring options of %s that are not valid: %s", entry.title, problem)
+    return options
 
 
-def _parse_token(entry: LinkyConfigEntry, now: datetime) -> ConsentToken:
+def _consent(entry: ConfigEntry) -> ConsentToken:
+    """The entry's token, or ConfigEntryAuthFailed when it is unreadable or expired."""
     try:
         token = parse_token(entry.data[CONF_TOKEN])
     except TokenError as err:
         raise ConfigEntryAuthFailed(
             translation_domain=DOMAIN, translation_key="invalid_token"
         ) from err
-    if token.expires_at is not None and token.expires_at <= now:
+    if token.expired(dt_util.utcnow()):
         raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="token_expired")
     return token
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bool:
     """Set up a meter from a config entry."""
-    token = _parse_token(entry, dt_util.utcnow())
+    token = _consent(entry)
+    options = entry_options(entry)
+    pdl: str = entry.data[CONF_PDL]
     base_url: str = entry.data[CONF_BASE_URL]
-    cap = int(entry.options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP))
+    cap = options.meter.request_cap
     client = await async_create_client(hass, entry.data[CONF_TOKEN], base_url, cap=cap)
-    service = await async_get_service_state(hass, base_url, cap)
+    parts = await async_build_parts(hass, entry, pdl, options)
     coordinator = LinkyCoordinator(
-        hass, entry, client=client, service=service, token=token, options=meter_options(entry)
+        hass,
+        entry,
+        client=client,
+        api=await async_get_api_state(hass, base_url, cap),
+        token=token,
+        options=options.sync_options(pdl),
+        derived=parts.derived,
     )
     await coordinator.async_config_entry_first_refresh()
-    entry.runtime_data = coordinator
+    entry.runtime_data = LinkyRuntimeData(
+        coordinator, options, parts.tempo, parts.shedding, parts.derived
+    )
+    if parts.tempo is not None:
+        parts.tempo.async_start()
+    for part in parts.derived:
+        await part.async_start()
+    if parts.shedding is not None:
+        await parts.shedding.async_setup()
+    entry.async_on_unload(_async_reload_on_new_loads(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
+    if parts.shedding is not None:
+        parts.shedding.async_start_after_startup()
     return True
+
+
+def _loads(entry: ConfigEntry) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (subentry.subentry_id, dict(subentry.data))
+        for subentry in entry.subentries.values()
+        if subentry.subentry_type == SUBENTRY_LOAD
+    ]
+
+
+@callback
+def _async_reload_on_new_loads(hass: HomeAssistant, entry: ConfigEntry) -> CALLBACK_TYPE:
+    """Set the entry up again when a load (subentry) is added, changed or removed. (Saved
+    options and connections reload it through their flows.)"""
+    loads = _loads(entry)
+
+    @callback
+    def changed(change: ConfigEntryChange, changed_entry: ConfigEntry) -> None:
+        if (
+            change is ConfigEntryChange.UPDATED
+            and changed_entry.entry_id == entry.entry_id
+            and _loads(changed_entry) != loads
+        ):
+            hass.config_entries.async_schedule_reload(entry.entry_id)
+
+    return async_dispatcher_connect(hass, SIGNAL_CONFIG_ENTRY_CHANGED, changed)
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bool:
     """Unload a config entry (statistics are kept)."""
     unloaded = await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
-    await async_flush(hass)
+    runtime = entry.runtime_data
+    if runtime.shedding is not None:
+        await runtime.shedding.async_unload()
+    for part in runtime.derived:
+        await part.async_unload()
+    await async_flush_budgets(hass)
     return unloaded
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> None:
     """Delete the entry's saved state; its statistics only if the user asked for it."""
-    await Store[dict[str, object]](
-        hass, STORAGE_VERSION, f"{DOMAIN}.{entry.entry_id}"
-    ).async_remove()
-    remove = bool(entry.options.get(CONF_REMOVE_STATISTICS))
-    pdl: str = entry.data[CONF_PDL]
-    await async_remove_costs(hass, entry, pdl, clear=remove)
-    await async_remove_self_consumption(hass, entry, pdl, clear=remove)
-    await async_remove_shedding(hass, entry)
-    if remove:
-        get_instance(hass).async_clear_statistics(
-            [statistic_id(pdl, series) for series in (SERIES_CONSUMPTION, SERIES_PRODUCTION)]
+    await async_remove_entry_data(
+        hass,
+        entry.entry_id,
+        entry.data[CONF_PDL],
+        clear_statistics=entry_options(entry).meter.remove_statistics,
+    )
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:
+    """Bring an entry written by an older version to `OPTIONS_VERSION` (see `options.py`):
+    version 0.1.0's loads become `load` subentries."""
+    if entry.version > 1:
+        return False  # written by a newer version: refuse rather than lose anything
+    if entry.minor_version >= OPTIONS_VERSION:
+        return True
+    options, loads = migrate(entry.minor_version, entry.options)
+    for data in loads:
+        hass.config_entries.async_add_subentry(
+            entry,
+            ConfigSubentry(
+                data=MappingProxyType(data),
+                subentry_type=SUBENTRY_LOAD,
+                title=str(data.get("entity_id", "")),
+                unique_id=str(data.get("entity_id", "")),
+            ),
         )
+    hass.config_entries.async_update_entry(entry, options=options, minor_version=OPTIONS_VERSION)
+    LOGGER.info("Migrated %s to options version %s", entry.title, OPTIONS_VERSION)
+    return True

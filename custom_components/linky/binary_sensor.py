@@ -10,8 +10,8 @@ from homeassistant.components.binary_sensor import BinarySensorEntity, BinarySen
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LinkyConfigEntry
 from .entity import LinkySheddingEntity
+from .runtime import LinkyConfigEntry
 
 PARALLEL_UPDATES = 0
 

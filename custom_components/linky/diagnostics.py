@@ -13,10 +13,10 @@ from homeassistant.components.diagnostics import REDACTED, async_redact_data
 from homeassistant.core import HomeAssistant
 
 from .const import CONF_PDL, CONF_PRODUCTION_PDL, CONF_TOKEN
-from .coordinator import LinkyConfigEntry
 from .energy.ledger import Resolution
+from .runtime import LinkyConfigEntry
 from .statistics import statistic_id
-from .sync import SeriesState, SyncState
+from .sync.state import SeriesState, SyncState
 
 TO_REDACT = {CONF_TOKEN, CONF_PDL, CONF_PRODUCTION_PDL, "title", "unique_id"}
 
@@ -67,12 +67,13 @@ async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: LinkyConfigEntry
 ) -> dict[str, Any]:
     """Diagnostics of one meter (token and PDLs redacted)."""
-    coordinator = entry.runtime_data
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
     sync = coordinator.sync
     state = sync.state if sync is not None else SyncState()
     options = coordinator.options
-    budget = coordinator.service.budget
-    banned_at = coordinator.service.banned_at
+    budget = coordinator.api.budget
+    banned_at = coordinator.api.banned_at
     token = coordinator.token
     data = coordinator.data
     diagnostics: dict[str, Any] = {
@@ -105,6 +106,12 @@ async def async_get_config_entry_diagnostics(
             "stale": data.stale,
         },
         "schedule": {**state.schedule.as_dict(), "next_run": coordinator.next_run},
+        "parts": {
+            "tempo": runtime.tempo is not None,
+            "load_shedding": runtime.shedding is not None,
+            "derived": [part.key for part in runtime.derived],
+            "options_problems": list(runtime.options.problems),
+        },
         "service": {
             "used": budget.used,
             "remaining": budget.remaining,

@@ -1,15 +1,137 @@
-"""Repair flows: the user confirms that Conso API lifted the block of this IP address."""
+"""Every repair issue of the integration (what the user must fix), and the fix flows.
+
+- `ip_banned` (error, fixable): Conso API blocked this IP; polling stops for every meter
+  until the user confirms the block is lifted (the fix flow clears it and reloads entries).
+- `consent_revoked_<pdl>` (error): Enedis has no consent for the meter any more.
+- `hourly_collection_disabled_<pdl>_<series>` (warning): the load curve is not collected.
+- `consent_expiring_<pdl>` (warning): the token expires within 30 days.
+
+Issues are raised and cleared from the meter's saved state (`async_update_meter_issues`) at
+start, after each run and at midnight, so they survive a restart and go away by themselves.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 import probatio as vol
 
-from .budgets import async_set_banned
-from .const import CONF_BASE_URL, DOMAIN, ISSUE_BANNED
-from .entity import CONFIGURATION_URL
+from .const import (
+    CONF_BASE_URL,
+    CONSENT_EXPIRY_WARNING_DAYS,
+    CONSENT_URL,
+    DOMAIN,
+    ISSUE_BANNED,
+    ISSUE_CONSENT_EXPIRING,
+    ISSUE_CONSENT_REVOKED,
+    ISSUE_HOURLY_COLLECTION,
+)
+from .instance import async_set_banned
+
+LEARN_MORE_URL = "https://github.com/linky-ha/linky#troubleshooting"
+
+
+@callback
+def _async_issue(
+    hass: HomeAssistant,
+    issue_id: str,
+    *,
+    active: bool,
+    key: str,
+    severity: ir.IssueSeverity,
+    placeholders: dict[str, str] | None = None,
+) -> None:
+    """Create the issue when `active`, else delete it."""
+    if not active:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=key == ISSUE_BANNED,
+        is_persistent=False,
+        severity=severity,
+        translation_key=key,
+        translation_placeholders=placeholders,
+        learn_more_url=LEARN_MORE_URL,
+    )
+
+
+def _placeholders(entry: ConfigEntry, pdl: str, expires: datetime | None) -> dict[str, str]:
+    return {
+        "pdl": pdl,
+        "title": entry.title,
+        "expires": expires.date().isoformat() if expires else "",
+    }
+
+
+@callback
+def async_update_meter_issues(
+    hass: HomeAssistant,
+    entry: ConfigEntry,
+    pdl: str,
+    *,
+    series: Iterable[str],
+    curve_unavailable: Iterable[str],
+    consent_expires: datetime | None,
+) -> None:
+    """The issues that follow from a meter's saved state: hourly collection disabled at
+    Enedis (per series) and the consent expiring soon."""
+    placeholders = _placeholders(entry, pdl, consent_expires)
+    unavailable = set(curve_unavailable)
+    for name in series:
+        _async_issue(
+            hass,
+            f"{ISSUE_HOURLY_COLLECTION}_{pdl}_{name}",
+            active=name in unavailable,
+            key=ISSUE_HOURLY_COLLECTION,
+            severity=ir.IssueSeverity.WARNING,
+            placeholders=placeholders,
+        )
+    _async_issue(
+        hass,
+        f"{ISSUE_CONSENT_EXPIRING}_{pdl}",
+        active=consent_expires is not None
+        and consent_expires - dt_util.utcnow() < timedelta(days=CONSENT_EXPIRY_WARNING_DAYS),
+        key=ISSUE_CONSENT_EXPIRING,
+        severity=ir.IssueSeverity.WARNING,
+        placeholders=placeholders,
+    )
+
+
+@callback
+def async_set_consent_revoked(
+    hass: HomeAssistant, entry: ConfigEntry, pdl: str, revoked: bool
+) -> None:
+    """Raise (or clear) the issue of a meter whose consent Enedis no longer has."""
+    _async_issue(
+        hass,
+        f"{ISSUE_CONSENT_REVOKED}_{pdl}",
+        active=revoked,
+        key=ISSUE_CONSENT_REVOKED,
+        severity=ir.IssueSeverity.ERROR,
+        placeholders=_placeholders(entry, pdl, None),
+    )
+
+
+async def async_report_banned(hass: HomeAssistant, entry: ConfigEntry, pdl: str) -> None:
+    """Conso API blocked this IP: stop polling its URL and tell the user."""
+    await async_set_banned(hass, entry.data[CONF_BASE_URL], True)
+    _async_issue(
+        hass,
+        ISSUE_BANNED,
+        active=True,
+        key=ISSUE_BANNED,
+        severity=ir.IssueSeverity.ERROR,
+        placeholders=_placeholders(entry, pdl, None),
+    )
 
 
 class BannedRepairFlow(RepairsFlow):
@@ -27,7 +149,7 @@ class BannedRepairFlow(RepairsFlow):
             return self.async_show_form(
                 step_id="confirm",
                 data_schema=vol.Schema({}),
-                description_placeholders={"url": CONFIGURATION_URL},
+                description_placeholders={"url": CONSENT_URL},
             )
         entries = self.hass.config_entries.async_entries(DOMAIN)
         for base_url in {url for entry in entries if (url := entry.data.get(CONF_BASE_URL))}:

@@ -25,35 +25,18 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .conso import errors
+from .analytics.peaks import max_power_share
+from .conso.errors import ErrorKind
 from .conso.models import MaxPower
 from .const import DOMAIN
-from .coordinator import LinkyConfigEntry, LinkyCoordinator, LinkyData, SeriesFigures
-from .energy.tempo import TempoColour
-from .entity import LinkyEntity, LinkySheddingEntity
-from .load_shedding import subscribed_kva
-from .shedding.peaks import PeakHours, max_power_share
-from .shedding.selfconsumption import DayFigures
-from .tempo import TempoCoordinator
+from .coordinator import LinkyCoordinator, LinkyData, SeriesFigures
+from .energy.tempo_calendar import TempoColour
+from .entity import LinkyEntity, LinkyPartEntity, LinkySheddingEntity
+from .runtime import LinkyConfigEntry
+from .runtime.derived import DerivedPart, PartSensorDescription
+from .runtime.tempo_source import TempoCoordinator
 
 PARALLEL_UPDATES = 0
-
-ERROR_UNKNOWN = "unknown_error"
-# `ErrorInfo.kind` (the client error's class name) -> state of the "last error" sensor.
-ERROR_STATES: dict[str, str] = {
-    errors.ConsoApiConnectionError.__name__: "connection",
-    errors.ConsoApiAuthError.__name__: "auth",
-    errors.ConsoApiNoConsentError.__name__: "no_consent",
-    errors.ConsoApiNotHolderError.__name__: "not_holder",
-    errors.ConsoApiNoDataError.__name__: "no_data",
-    errors.ConsoApiHistoryLimitError.__name__: "history_limit",
-    errors.ConsoApiRateLimitedError.__name__: "rate_limited",
-    errors.ConsoApiBannedError.__name__: "banned",
-    errors.ConsoApiServerError.__name__: "server",
-    errors.ConsoApiRequestError.__name__: "request",
-    errors.ConsoApiMalformedResponseError.__name__: "malformed_response",
-    errors.BudgetExhaustedError.__name__: "budget_exhausted",
-}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,11 +140,9 @@ SENSORS: tuple[LinkySensorEntityDescription, ...] = (
         key="last_error",
         translation_key="last_error",
         device_class=SensorDeviceClass.ENUM,
-        options=[*dict.fromkeys(ERROR_STATES.values()), ERROR_UNKNOWN],
+        options=[kind.value for kind in ErrorKind],
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: (
-            ERROR_STATES.get(data.last_error.kind, ERROR_UNKNOWN) if data.last_error else None
-        ),
+        value_fn=lambda data: data.last_error.kind.value if data.last_error else None,
         attr_fn=lambda data: (
             {
                 "code": error.code,
@@ -197,28 +178,27 @@ async def async_setup_entry(
     entry: LinkyConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors of a meter (production ones only when production is imported)."""
-    coordinator = entry.runtime_data
+    """Add the sensors of a meter and of the parts its options ask for."""
+    runtime = entry.runtime_data
+    coordinator = runtime.coordinator
     async_add_entities(
         LinkySensor(coordinator, description)
         for description in SENSORS
         if description.exists_fn(coordinator.data)
     )
-    if (tempo := coordinator.costs.tempo) is not None:
+    if (tempo := runtime.tempo) is not None:
         async_add_entities(
             TempoColourSensor(tempo, coordinator.pdl, description) for description in TEMPO_SENSORS
         )
-    if (shedding := coordinator.shedding) is not None:
+    if (shedding := runtime.shedding) is not None:
         async_add_entities([ShedLevelSensor(shedding, SHED_LEVEL)])
-    if (kva := subscribed_kva(entry.options)) is not None:
+    if (kva := runtime.options.subscribed_kva) is not None:
         async_add_entities([MaxPowerShareSensor(coordinator, MAX_POWER_SHARE, kva)])
-    if coordinator.self_consumption is not None:
-        async_add_entities(
-            SelfConsumptionSensor(coordinator, description)
-            for description in SELF_CONSUMPTION_SENSORS
-        )
-    if coordinator.insight is not None:
-        async_add_entities([TypicalPeakHoursSensor(coordinator, TYPICAL_PEAK_HOURS)])
+    async_add_entities(
+        PartSensor(part, description)
+        for part in runtime.derived
+        for description in part.sensor_descriptions
+    )
 
 
 class LinkySensor(LinkyEntity, SensorEntity):
@@ -330,89 +310,20 @@ class MaxPowerShareSensor(LinkyEntity, SensorEntity):
         return None if record is None else round(max_power_share(record, self._kva).share * 100, 1)
 
 
-# --- PV self-consumption (only when a PV production sensor is configured) ------------------
+# --- derived parts (their descriptions are in the part's module) ----------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class SelfConsumptionSensorDescription(SensorEntityDescription):
-    """A figure of yesterday's self-consumption."""
+class PartSensor(LinkyPartEntity[DerivedPart], SensorEntity):
+    """A figure of a derived part (self-consumption, typical peak hours...)."""
 
-    value_fn: Callable[[DayFigures], float | None]
-
-
-def _percent(rate: float | None) -> float | None:
-    return None if rate is None else round(rate * 100, 1)
-
-
-SELF_CONSUMPTION_SENSORS: tuple[SelfConsumptionSensorDescription, ...] = (
-    SelfConsumptionSensorDescription(
-        key="self_consumed_yesterday",
-        translation_key="self_consumed_yesterday",
-        device_class=SensorDeviceClass.ENERGY,
-        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-        suggested_display_precision=2,
-        value_fn=lambda day: round(day.self_consumed_wh / 1000, 3),
-    ),
-    SelfConsumptionSensorDescription(
-        key="self_consumption_rate_yesterday",
-        translation_key="self_consumption_rate_yesterday",
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda day: _percent(day.self_consumption_rate),
-    ),
-    SelfConsumptionSensorDescription(
-        key="self_sufficiency_rate_yesterday",
-        translation_key="self_sufficiency_rate_yesterday",
-        native_unit_of_measurement=PERCENTAGE,
-        suggested_display_precision=0,
-        value_fn=lambda day: _percent(day.self_sufficiency_rate),
-    ),
-)
-
-
-class SelfConsumptionSensor(LinkyEntity, SensorEntity):
-    """Yesterday's self-consumed energy or rate (None until the day is complete)."""
-
-    entity_description: SelfConsumptionSensorDescription
+    entity_description: PartSensorDescription[DerivedPart]
 
     @property
-    def native_value(self) -> float | None:
-        """The figure of yesterday, if known."""
-        updater = self.coordinator.self_consumption
-        day = None if updater is None else updater.yesterday
-        return None if day is None else self.entity_description.value_fn(day)
-
-
-# --- insight from history (only when hourly data are imported) ----------------------------
-
-TYPICAL_PEAK_HOURS = SensorEntityDescription(
-    key="typical_peak_hours", translation_key="typical_peak_hours"
-)
-
-
-class TypicalPeakHoursSensor(LinkyEntity, SensorEntity):
-    """The usually heaviest local hours of the last 30 days, e.g. "18:00, 19:00, 20:00"."""
-
-    @property
-    def native_value(self) -> str | None:
-        """The peak hours in the order of the day, None until computed."""
-        peaks = self._peaks()
-        return None if peaks is None else ", ".join(f"{h:02d}:00" for h in sorted(peaks.hours))
+    def native_value(self) -> StateType:
+        """The part's figure (None until computed)."""
+        return self.entity_description.value_fn(self.part)
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """The peak hours (local, 0-23), the average Wh of each (same order) and the number
-        of days used."""
-        peaks = self._peaks()
-        if peaks is None:
-            return None
-        hours = sorted(peaks.hours)
-        return {
-            "hours": hours,
-            "average_wh": [round(peaks.average_wh[hour], 1) for hour in hours],
-            "days": peaks.days,
-        }
-
-    def _peaks(self) -> PeakHours | None:
-        insight = self.coordinator.insight
-        return None if insight is None else insight.typical
+        """The part's attributes of that figure, if any."""
+        return self.entity_description.attr_fn(self.part)

@@ -28,10 +28,9 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
-from .const import DOMAIN
+from .const import DOMAIN, LOGGER
 from .energy.hourly import local_day_bounds
-from .energy.ledger import DayData, WritePlan
-from .sync import days_from_rows
+from .energy.ledger import DayData, SeriesLedger, WritePlan, days_from_rows, plan_write
 
 CHUNK_ROWS = 1000
 
@@ -90,6 +89,35 @@ class RecorderSink:
     async def async_write(self, series: str, plan: WritePlan) -> None:
         """Queue the plan's sum adjustments, then its rows, in chunks."""
         await async_write_plan(self.hass, series_metadata(self.pdl, series), plan)
+
+    async def async_check_ledger(self, series: str, ledger: SeriesLedger) -> SeriesLedger | None:
+        """Check a series' ledger against the recorder; when they disagree, rebuild the
+        ledger from the stored rows (rewriting their sums) and return it, else None."""
+        recorder_sum = await self.async_last_sum(series)
+        ledger_sum = ledger.total_wh / 1000
+        if recorder_sum is None and not ledger.days():
+            return None
+        if recorder_sum is not None and abs(recorder_sum - ledger_sum) < 1e-3:
+            return None
+        LOGGER.warning(
+            "Stored %s statistics of %s disagree with the integration's ledger "
+            "(%s kWh vs %s kWh): rebuilding the ledger from the recorder",
+            series,
+            self.pdl,
+            recorder_sum,
+            round(ledger_sum, 3),
+        )
+        instance = get_instance(self.hass)
+        days = await instance.async_add_executor_job(
+            read_stored_days, self.hass, statistic_id(self.pdl, series), None
+        )
+        if not days:
+            return SeriesLedger()
+        # Every stored row is rewritten with sums recomputed from the stored states (a plan
+        # against an empty ledger has no sum adjustment).
+        plan = await self.hass.async_add_executor_job(plan_write, SeriesLedger(), days)
+        await self.async_write(series, plan)
+        return plan.ledger_after
 
     async def async_last_sum(self, series: str) -> float | None:
         """The sum of the newest stored row, or None when nothing is stored.

@@ -21,8 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from conso_emulator import HOME_PDL, PV_PDL
-
-from .ha_driver import (
+from tools.ha_driver import (
     DEMO_USER,
     EmulatorProcess,
     HomeAssistantClient,

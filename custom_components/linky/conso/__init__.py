@@ -16,8 +16,9 @@ from .errors import (
     ConsoApiRateLimitedError,
     ConsoApiRequestError,
     ConsoApiServerError,
+    ErrorKind,
 )
-from .models import PARIS, DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
+from .models import DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
 from .parsing import parse_daily, parse_error, parse_load_curve, parse_max_power
 from .planner import history_start, max_span_days, plan_requests
 from .token import (
@@ -36,7 +37,6 @@ from .token import (
 __all__ = [
     "DEFAULT_BASE_URL",
     "DEFAULT_USER_AGENT",
-    "PARIS",
     "BudgetExhaustedError",
     "ConsentToken",
     "ConsoApiAuthError",
@@ -55,6 +55,7 @@ __all__ = [
     "DailyEnergy",
     "DateRange",
     "EnergyInterval",
+    "ErrorKind",
     "ExpiredTokenError",
     "InvalidPdlError",
     "MalformedTokenError",

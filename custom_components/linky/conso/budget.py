@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import logging
 from typing import Any
 
+from ..localtime import parse_instant
 from .errors import BudgetExhaustedError
 
 _LOGGER = logging.getLogger(__name__)
@@ -183,9 +184,11 @@ class RequestBudget:
             _LOGGER.warning("Ignoring a saved request budget of unknown version: starting empty")
             return budget
         try:
-            sent = sorted(min(_aware(text), now) for text in data["sent"])
+            sent = sorted(min(parse_instant(text), now) for text in data["sent"])
             blocked = data.get("blocked_until")
-            blocked_until = None if blocked is None else min(_aware(blocked), now + MAX_BLOCK)
+            blocked_until = (
+                None if blocked is None else min(parse_instant(blocked), now + MAX_BLOCK)
+            )
         except (KeyError, TypeError, ValueError) as err:
             _LOGGER.warning("Ignoring a corrupt saved request budget (%s): starting empty", err)
             return budget
@@ -193,12 +196,3 @@ class RequestBudget:
         budget._blocked_until = blocked_until
         budget._prune(now)
         return budget
-
-
-def _aware(text: object) -> datetime:
-    if not isinstance(text, str):
-        raise TypeError(f"expected an ISO timestamp, got {type(text).__name__}")
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        raise ValueError(f"timestamp {text!r} has no time zone")
-    return moment

@@ -10,9 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from zoneinfo import ZoneInfo
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class MeasureType(StrEnum):

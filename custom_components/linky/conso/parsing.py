@@ -28,6 +28,7 @@ from functools import cache, lru_cache
 import json
 import re
 
+from ..localtime import PARIS
 from .errors import (
     ConsoApiAuthError,
     ConsoApiBannedError,
@@ -41,7 +42,7 @@ from .errors import (
     ConsoApiRequestError,
     ConsoApiServerError,
 )
-from .models import PARIS, DailyEnergy, EnergyInterval, MaxPower
+from .models import DailyEnergy, EnergyInterval, MaxPower
 
 _LEGACY_DEFAULT_STEP = "PT30M"
 _STEP_RE = re.compile(r"PT(\d{1,2})M")

@@ -46,6 +46,10 @@ class ConsentToken:
     issued_at: datetime | None
     expires_at: datetime | None
 
+    def expired(self, now: datetime) -> bool:
+        """Whether the token has expired at `now`."""
+        return self.expires_at is not None and self.expires_at <= now
+
 
 def parse_token(token: str) -> ConsentToken:
     """Decode a token's payload WITHOUT verifying its signature."""
@@ -81,7 +85,7 @@ def check_pdl(token: ConsentToken, pdl: str, now: datetime) -> None:
     """Check that `pdl` is a valid PDL covered by an unexpired `token` (raises TokenError)."""
     if not is_valid_pdl(pdl):
         raise InvalidPdlError("A PDL (PRM) is exactly 14 digits")
-    if token.expires_at is not None and now >= token.expires_at:
+    if token.expired(now) and token.expires_at is not None:
         raise ExpiredTokenError(f"The token expired on {token.expires_at.date().isoformat()}")
     if pdl not in token.prms:
         raise PdlNotInTokenError("The token does not give access to this PDL")

@@ -15,7 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from operator import itemgetter
 
-from ..conso.models import PARIS, EnergyInterval
+from ..conso.models import EnergyInterval
+from ..localtime import PARIS, local_date
 
 HOUR = timedelta(hours=1)
 
@@ -33,6 +34,16 @@ def day_hours(day: date) -> list[datetime]:
     return list(_day_hours(day))
 
 
+def utc_hour(start: datetime) -> datetime:
+    """An hour start as UTC; raises ValueError when it is naive or not a whole UTC hour."""
+    if start.tzinfo is None:
+        raise ValueError(f"naive hour start {start}")
+    utc = start.astimezone(UTC)
+    if utc.minute or utc.second or utc.microsecond:
+        raise ValueError(f"not a whole UTC hour: {start}")
+    return utc
+
+
 def split_by_local_day(intervals: Iterable[EnergyInterval]) -> dict[date, list[EnergyInterval]]:
     """Group intervals by the local date of their start, each group sorted by start."""
     by_start = sorted(
@@ -43,7 +54,7 @@ def split_by_local_day(intervals: Iterable[EnergyInterval]) -> dict[date, list[E
     low = high = _NEVER  # bounds of the current day: none yet
     for start, interval in by_start:
         if not low <= start < high:
-            day = start.astimezone(PARIS).date()
+            day = local_date(start)
             low, high = _day_bounds(day)
             group = days.setdefault(day, [])
         group.append(interval)

@@ -45,6 +45,7 @@ from itertools import accumulate
 import math
 from types import MappingProxyType
 
+from ..localtime import local_date
 from .hourly import day_hours, local_day_bounds
 
 # Two totals closer than this are the same day total.
@@ -310,3 +311,22 @@ def rebuild_rows(states: Sequence[tuple[datetime, float]]) -> list[Row]:
         running += state
         rows.append(Row(start, state, round(running, SUM_DECIMALS)))
     return rows
+
+
+def days_from_rows(rows: Iterable[tuple[datetime, float]]) -> list[DayData]:
+    """Rebuild day data from stored hourly rows (UTC start, kWh): a day with a single row at
+    its local midnight is DAILY, any other stored day is HOURLY (absent hours are zero)."""
+    per_day: dict[date, list[tuple[datetime, float]]] = {}
+    for start, kwh in rows:
+        per_day.setdefault(local_date(start), []).append((start, kwh))
+    days: list[DayData] = []
+    for day, day_rows in sorted(per_day.items()):
+        midnight = local_day_bounds(day)[0]
+        if len(day_rows) == 1 and day_rows[0][0] == midnight:
+            days.append(DayData.daily(day, day_rows[0][1] * 1000))
+        else:
+            hours = dict.fromkeys(day_hours(day), 0.0)
+            for start, kwh in day_rows:
+                hours[start] = kwh * 1000
+            days.append(DayData.hourly(day, hours))
+    return days

@@ -24,8 +24,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
-from ..conso.models import PARIS
 from ..energy.hourly import HOUR
+from ..energy.pricing import TariffEngine
 from ..energy.tariffs import (
     Bucket,
     ColourLookup,
@@ -33,9 +33,9 @@ from ..energy.tariffs import (
     ContractOption,
     NoTariffPeriodError,
     Tariff,
-    TariffEngine,
 )
-from ..energy.tempo import TEMPO_DAY_START, TempoColour, tempo_day_of
+from ..energy.tempo_calendar import TEMPO_DAY_START, TempoColour, tempo_day_of
+from ..localtime import PARIS, local_date, parse_instant
 
 
 class PeakReason(StrEnum):
@@ -174,7 +174,7 @@ class TariffPeaks:
         """
         first, last = now - _SCAN, now + _SCAN
         cuts: set[datetime] = set()
-        day, end_day = first.astimezone(PARIS).date(), last.astimezone(PARIS).date()
+        day, end_day = local_date(first), local_date(last)
         while day <= end_day:
             minutes = {0}
             period = self._tariff.period_at(day)
@@ -328,11 +328,3 @@ def preheat_signal(
     end = datetime.combine(day, TEMPO_DAY_START, PARIS).astimezone(UTC)
     start = end - config.lead  # real elapsed time, right across a DST night
     return PreheatSignal(start <= now < end, day, start, end)
-
-
-def parse_instant(text: str) -> datetime:
-    """Parse an aware ISO 8601 instant; raises ValueError on a naive one."""
-    value = datetime.fromisoformat(text)
-    if value.tzinfo is None:
-        raise ValueError(f"naive instant {text!r}")
-    return value

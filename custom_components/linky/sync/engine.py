@@ -1,0 +1,442 @@
+"""Per-meter synchronisation engine: what to ask the Conso API, and what to store. No HA import.
+
+One `MeterSync` per config entry. A *run* sends a few requests through the shared request
+budget and hands every day it learns to a `StatisticsSink` (the recorder, in Home Assistant)
+through the ledger's write plans, so stored sums stay exact whatever order days arrive in.
+
+What a run does, in order, stopping at the first error:
+
+1. First run only: daily history (up to 36 months, newest first, a handful of 365-day calls)
+   so the Energy dashboard shows years of data within a minute.
+2. Daily refresh: the last 7 days of load curve, one call per series, which also heals days
+   published late. If the load curve answers "no data" while daily data exists, hourly
+   collection is disabled at Enedis: daily values are stored instead and the caller raises a
+   repair issue. Then the last 7 days of max power.
+3. Back-fill and gap healing (same mechanism, see `gaps.py`): every gap day is fetched in
+   7-day load-curve windows (365-day daily windows outside the hourly horizon), newest
+   first, while the budget keeps a reserve for the daily runs of every meter. A day that
+   still has nothing after three attempts is given up.
+
+Errors end the run with an outcome (`RunStatus`) chosen from the error's kind (`OUTCOMES`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Protocol
+
+from ..conso.errors import (
+    BudgetExhaustedError,
+    ConsoApiError,
+    ConsoApiHistoryLimitError,
+    ConsoApiNoDataError,
+    ConsoApiRateLimitedError,
+    ErrorKind,
+)
+from ..conso.models import DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
+from ..conso.planner import minus_months, plan_requests
+from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
+from ..energy.hourly import complete_day_hours, split_by_local_day
+from ..energy.ledger import DayData, WritePlan, plan_write
+from ..localtime import local_date
+from .gaps import RECENT_DAYS, GapPlanner, HistoryDepth
+from .state import ErrorInfo, SeriesState, SyncState
+
+MAX_GAP_ATTEMPTS = 3
+BACKFILL_RESERVE = 10  # requests left in the shared budget for daily runs and retries
+MAX_POWER_KEEP_DAYS = 60
+EMPTY_WINDOWS_FLOOR = 2
+"""Old load-curve windows in a row that answer nothing before the curve is deemed not
+recorded then (hourly collection enabled later): older days stay daily."""
+EMPTY_WINDOWS_MIN_AGE = timedelta(days=30)
+
+
+class StatisticsSink(Protocol):
+    """Where write plans go (Home Assistant's recorder in production, a dict in tests)."""
+
+    async def async_write(self, series: str, plan: WritePlan) -> None:
+        """Apply the plan's adjustments, then its rows."""
+
+
+class ConsoClient(Protocol):
+    """What the engine asks of the Conso API client (`conso.ConsoApiClient`)."""
+
+    async def daily_energy(
+        self, pdl: str, start: date, end: date, *, production: bool = False
+    ) -> list[DailyEnergy]:
+        """Energy per local day of [start, end)."""
+
+    async def load_curve(
+        self, pdl: str, start: date, end: date, *, production: bool = False
+    ) -> list[EnergyInterval]:
+        """Energy per load-curve interval of [start, end)."""
+
+    async def max_power(self, pdl: str, start: date, end: date) -> list[MaxPower]:
+        """Daily maximum apparent power of [start, end)."""
+
+
+class RunStatus(StrEnum):
+    """How a run ended."""
+
+    OK = "ok"
+    BUDGET = "budget"  # local budget exhausted or server rate limit: retry at `retry_at`
+    BANNED = "banned"
+    AUTH = "auth"  # token rejected: reauthentication needed
+    NO_CONSENT = "no_consent"
+    FAILED = "failed"  # server/connection/other error: one retry later today
+
+
+OUTCOMES: Mapping[ErrorKind, RunStatus] = {
+    ErrorKind.BUDGET_EXHAUSTED: RunStatus.BUDGET,
+    ErrorKind.RATE_LIMITED: RunStatus.BUDGET,
+    ErrorKind.BANNED: RunStatus.BANNED,
+    ErrorKind.AUTH: RunStatus.AUTH,
+    ErrorKind.NO_CONSENT: RunStatus.NO_CONSENT,
+}
+"""The outcome of a run that an error ends (any other kind: FAILED). "No data" and "history
+limit" answers never end a run: the steps handle them."""
+
+
+@dataclass(slots=True)
+class RunResult:
+    """Outcome of one run."""
+
+    status: RunStatus
+    requests: int = 0
+    retry_at: datetime | None = None
+    error: ConsoApiError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOptions:
+    """What to synchronise for one meter."""
+
+    pdl: str
+    production_pdl: str | None = None  # None: production is not imported
+    daily_history_months: int = 36
+    hourly_history_months: int = 24
+
+    @property
+    def series(self) -> tuple[str, ...]:
+        """The statistics this meter feeds."""
+        if self.production_pdl is None:
+            return (SERIES_CONSUMPTION,)
+        return (SERIES_CONSUMPTION, SERIES_PRODUCTION)
+
+    @property
+    def depth(self) -> HistoryDepth:
+        """How far back the history goes."""
+        return HistoryDepth(self.daily_history_months, self.hourly_history_months)
+
+    def pdl_of(self, series: str) -> str:
+        """The PDL a series is read from."""
+        if series == SERIES_PRODUCTION and self.production_pdl:
+            return self.production_pdl
+        return self.pdl
+
+
+class _StopRun(Exception):
+    """Internal: ends a run with a result."""
+
+    def __init__(self, result: RunResult) -> None:
+        super().__init__(result.status)
+        self.result = result
+
+
+@dataclass(slots=True)
+class _Window:
+    """One back-fill request: its range and the gap days it is for."""
+
+    range: DateRange
+    days: set[date]
+    hourly: bool
+
+
+class MeterSync:
+    """Synchronises one meter's statistics with the Conso API."""
+
+    def __init__(
+        self,
+        client: ConsoClient,
+        options: SyncOptions,
+        state: SyncState,
+        sink: StatisticsSink,
+        now: Callable[[], datetime],
+        *,
+        remaining: Callable[[], int] | None = None,
+        backfill_reserve: int = BACKFILL_RESERVE,
+    ) -> None:
+        """`remaining()` is what the shared request budget still allows (None: unbounded);
+        back-fill stops when it reaches `backfill_reserve`."""
+        self.client = client
+        self.options = options
+        self.state = state
+        self.sink = sink
+        self._now = now
+        self._remaining = remaining
+        self.backfill_reserve = backfill_reserve
+        self._requests = 0
+        # Days written (or rewritten) to the statistics during the last run, per series:
+        # what derived series (costs) must recompute.
+        self.written_days: dict[str, set[date]] = {}
+
+    # --- public ---------------------------------------------------------------------------
+
+    @property
+    def today(self) -> date:
+        """Today in Europe/Paris."""
+        return local_date(self._now())
+
+    @property
+    def planner(self) -> GapPlanner:
+        """Gaps and horizons as of today."""
+        return GapPlanner(self.options.depth, self.today)
+
+    async def async_run(self, *, daily: bool = True, backfill: bool = True) -> RunResult:
+        """One run: first import if needed, the daily refresh, then back-fill."""
+        self._requests = 0
+        self.written_days = {}
+        self.state.last_attempt = self._now()
+        try:
+            for series in self.options.series:
+                if not self._series(series).daily_imported:
+                    await self._import_daily_history(series)
+            if daily:
+                for series in self.options.series:
+                    await self._refresh_recent(series)
+                await self._refresh_max_power()
+            if backfill:
+                for series in self.options.series:
+                    await self._backfill(series)
+        except _StopRun as stop:
+            stop.result.requests = self._requests
+            return stop.result
+        self.state.last_success = self._now()
+        self.state.last_error = None
+        return RunResult(RunStatus.OK, requests=self._requests)
+
+    @property
+    def first_import_pending(self) -> bool:
+        """Whether a series still waits for its first (daily history) import."""
+        return not all(self._series(series).daily_imported for series in self.options.series)
+
+    def has_day(self, series: str, day: date) -> bool:
+        """Whether a day of a series is stored (at any resolution)."""
+        return self._series(series).has_day(day)
+
+    def backfill_pending(self) -> bool:
+        """Whether back-fill or gap healing still has days to fetch."""
+        planner = self.planner
+        return any(planner.gap_days(self._series(series)) for series in self.options.series)
+
+    def backfill_progress(self) -> float:
+        """Share (0..1) of the hourly history that is done (see `GapPlanner.progress`)."""
+        return self.planner.progress([self._series(series) for series in self.options.series])
+
+    # --- requests ---------------------------------------------------------------------------
+
+    def _series(self, series: str) -> SeriesState:
+        return self.state.series_state(series)
+
+    async def _call[T](self, call: Callable[[], Awaitable[T]]) -> T:
+        """Send one request; "no data" and "history limit" answers go back to the step,
+        every other error ends the run with its outcome."""
+        try:
+            self._requests += 1
+            return await call()
+        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
+            raise
+        except ConsoApiError as err:
+            retry_at = None
+            if isinstance(err, BudgetExhaustedError):
+                self._requests -= 1  # refused locally: nothing was sent
+                retry_at = err.retry_at
+            else:
+                self.state.last_error = ErrorInfo.of(err, self._now())
+                if isinstance(err, ConsoApiRateLimitedError):
+                    retry_at = err.retry_at
+            status = OUTCOMES.get(err.kind, RunStatus.FAILED)
+            raise _StopRun(RunResult(status, retry_at=retry_at, error=err)) from err
+
+    async def _daily(self, series: str, rng: DateRange) -> list[DailyEnergy]:
+        pdl, production = self.options.pdl_of(series), series == SERIES_PRODUCTION
+        return await self._call(
+            lambda: self.client.daily_energy(pdl, rng.start, rng.end, production=production)
+        )
+
+    async def _curve(self, series: str, rng: DateRange) -> list[EnergyInterval]:
+        pdl, production = self.options.pdl_of(series), series == SERIES_PRODUCTION
+        return await self._call(
+            lambda: self.client.load_curve(pdl, rng.start, rng.end, production=production)
+        )
+
+    # --- storing ----------------------------------------------------------------------------
+
+    async def _store(self, series: str, days: Iterable[DayData]) -> None:
+        state = self._series(series)
+        plan = plan_write(state.ledger, days)
+        if plan.rows or plan.adjustments:
+            await self.sink.async_write(series, plan)
+        state.ledger = plan.ledger_after
+        self.written_days.setdefault(series, set()).update(plan.written_days)
+
+    async def _store_daily(self, series: str, values: Sequence[DailyEnergy]) -> None:
+        await self._store(series, [DayData.daily(v.day, float(v.wh)) for v in values])
+
+    async def _store_curve(self, series: str, intervals: Sequence[EnergyInterval]) -> set[date]:
+        """Store every complete day of a curve; returns the days that were complete."""
+        complete: dict[date, DayData] = {}
+        for day, day_intervals in split_by_local_day(intervals).items():
+            if (hours := complete_day_hours(day, day_intervals)) is not None:
+                complete[day] = DayData.hourly(day, hours)
+        await self._store(series, complete.values())
+        state = self._series(series)
+        for day in complete:
+            state.attempts.pop(day, None)
+            state.tried_on.pop(day, None)
+        return set(complete)
+
+    # --- steps ------------------------------------------------------------------------------
+
+    async def _import_daily_history(self, series: str) -> None:
+        start = minus_months(self.today, self.options.daily_history_months)
+        ranges = plan_requests(
+            MeasureType.CONSUMPTION_DAILY, start, self.today, self.today, newest_first=True
+        )
+        for rng in ranges:
+            if not await self._fetch_daily_range(series, rng):
+                break
+        self._series(series).daily_imported = True
+
+    async def _fetch_daily_range(self, series: str, rng: DateRange) -> bool:
+        """Fetch and store daily values; False when older data cannot exist."""
+        state = self._series(series)
+        try:
+            values = await self._daily(series, rng)
+        except ConsoApiNoDataError:
+            if rng.end < self.today - timedelta(days=RECENT_DAYS):
+                state.floor = max(state.floor or rng.end, rng.end)
+                return False
+            return True
+        except ConsoApiHistoryLimitError:
+            # The limit (e.g. the meter's activation) lies inside the range: bisect, newer
+            # half first (a dozen requests at most, once in a meter's life).
+            if rng.days <= 1:
+                state.floor = max(state.floor or rng.end, rng.end)
+                return False
+            middle = rng.start + timedelta(days=rng.days // 2)
+            if not await self._fetch_daily_range(series, DateRange(middle, rng.end)):
+                return False
+            return await self._fetch_daily_range(series, DateRange(rng.start, middle))
+        await self._store_daily(series, values)
+        return True
+
+    async def _refresh_recent(self, series: str) -> None:
+        state = self._series(series)
+        rng = DateRange(self.today - timedelta(days=RECENT_DAYS), self.today)
+        if self.options.hourly_history_months == 0:
+            await self._fetch_daily_range(series, rng)
+            return
+        try:
+            intervals = await self._curve(series, rng)
+        except ConsoApiHistoryLimitError:
+            await self._fetch_daily_range(series, rng)
+            return
+        except ConsoApiNoDataError:
+            # Not published yet, or hourly collection disabled: daily data tells which.
+            try:
+                values = await self._daily(series, rng)
+            except ConsoApiNoDataError, ConsoApiHistoryLimitError:
+                return
+            if values:
+                state.curve_available = False
+                await self._store_daily(series, values)
+            return
+        state.curve_available = True
+        await self._store_curve(series, intervals)
+        # Days the curve missed are healed by the gap logic, or stored daily as a fallback.
+
+    async def _refresh_max_power(self) -> None:
+        rng = DateRange(self.today - timedelta(days=RECENT_DAYS), self.today)
+        pdl = self.options.pdl
+        try:
+            values: list[MaxPower] = await self._call(
+                lambda: self.client.max_power(pdl, rng.start, rng.end)
+            )
+        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
+            return
+        for value in values:
+            self.state.max_power[value.day] = value
+        oldest = self.today - timedelta(days=MAX_POWER_KEEP_DAYS)
+        for day in [day for day in self.state.max_power if day < oldest]:
+            del self.state.max_power[day]
+
+    # --- back-fill --------------------------------------------------------------------------
+
+    def _budget_allows_backfill(self) -> bool:
+        return self._remaining is None or self._remaining() > self.backfill_reserve
+
+    def _next_window(self, series: str, tried: set[date]) -> _Window | None:
+        """The next request for the newest gap not tried in this run, or None."""
+        state = self._series(series)
+        planner = self.planner
+        gaps = [day for day in planner.gap_days(state) if day not in tried]
+        if not gaps:
+            return None
+        newest = gaps[0]
+        hourly_from = planner.hourly_horizon(state)
+        if hourly_from is not None and newest >= hourly_from:
+            oldest = max(hourly_from, newest - timedelta(days=RECENT_DAYS - 1))
+            days = {day for day in gaps if oldest <= day}
+            return _Window(DateRange(oldest, newest + timedelta(days=1)), days, hourly=True)
+        # Daily values: one call for up to a year of gaps, but no wider than they are.
+        days = {day for day in gaps if day > newest - timedelta(days=365)}
+        oldest = max(planner.daily_horizon(state), min(days))
+        return _Window(DateRange(oldest, newest + timedelta(days=1)), days, hourly=False)
+
+    async def _backfill(self, series: str) -> None:
+        """Fetch the gaps of a series, newest first, each once per run."""
+        state = self._series(series)
+        tried: set[date] = set()
+        empty_windows = 0
+        while self._budget_allows_backfill() and (window := self._next_window(series, tried)):
+            tried |= window.days
+            if not window.hourly:
+                got = await self._fetch_daily_window(series, window)
+            else:
+                try:
+                    got = await self._store_curve(series, await self._curve(series, window.range))
+                except ConsoApiNoDataError:
+                    got = set()
+                except ConsoApiHistoryLimitError:
+                    state.curve_floor = max(state.curve_floor or window.range.end, window.range.end)
+                    continue
+                empty_windows = 0 if got else empty_windows + 1
+                if empty_windows >= EMPTY_WINDOWS_FLOOR and self._is_old(window.range.end):
+                    state.curve_floor = max(state.curve_floor or window.range.end, window.range.end)
+                    continue
+            self._count_failures(state, window.days - got)
+
+    def _is_old(self, day: date) -> bool:
+        return day < self.today - EMPTY_WINDOWS_MIN_AGE
+
+    async def _fetch_daily_window(self, series: str, window: _Window) -> set[date]:
+        """Fetch daily values for a window; returns the gap days it stored."""
+        state = self._series(series)
+        before = {day for day in window.days if state.has_day(day)}
+        await self._fetch_daily_range(series, window.range)
+        return {day for day in window.days if state.has_day(day)} - before
+
+    def _count_failures(self, state: SeriesState, missed: set[date]) -> None:
+        """Count one more attempt for the gap days a window did not bring; give them up
+        after `MAX_GAP_ATTEMPTS` (they are tried again on another day until then)."""
+        for day in missed:
+            state.attempts[day] = state.attempts.get(day, 0) + 1
+            state.tried_on[day] = self.today
+            if state.attempts[day] >= MAX_GAP_ATTEMPTS:
+                state.given_up.add(day)
+                state.attempts.pop(day, None)
+                state.tried_on.pop(day, None)

@@ -1,0 +1,184 @@
+"""What a meter's synchronisation remembers across restarts, and its stored form. No HA import.
+
+`SyncState.as_dict()` is what the entry's Store holds (`linky.<entry_id>`); `from_dict` reads
+it back, including what version 0.1.0 wrote, and starts empty for any unreadable part (the
+ledger check against the recorder heals the rest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from ..conso.errors import ConsoApiError, ErrorKind
+from ..conso.models import MaxPower
+from ..energy.ledger import SeriesLedger
+from ..localtime import parse_instant, parse_optional_day, parse_optional_instant
+from .schedule import ScheduleState
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(slots=True)
+class ErrorInfo:
+    """The last error of a meter, for a diagnostic sensor and diagnostics."""
+
+    kind: ErrorKind
+    message: str
+    at: datetime
+    status: int | None = None
+    code: str | None = None
+
+    @classmethod
+    def of(cls, error: ConsoApiError, at: datetime) -> ErrorInfo:
+        """What to remember of a client error."""
+        return cls(error.kind, error.message, at, error.status, error.code)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "kind": self.kind.value,
+            "message": self.message,
+            "at": self.at.isoformat(),
+            "status": self.status,
+            "code": self.code,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> ErrorInfo | None:
+        """Restore (0.1.0 stored the error's class name as its kind); None when absent or
+        unreadable."""
+        try:
+            return cls(
+                kind=ErrorKind.from_stored(data["kind"]),
+                message=str(data["message"]),
+                at=parse_instant(data["at"]),
+                status=data.get("status"),
+                code=data.get("code"),
+            )
+        except KeyError, TypeError, ValueError:
+            return None
+
+
+@dataclass(slots=True)
+class SeriesState:
+    """What is known about one statistic (consumption or production)."""
+
+    ledger: SeriesLedger = field(default_factory=SeriesLedger)
+    daily_imported: bool = False
+    curve_available: bool | None = None  # False: hourly collection disabled at Enedis
+    floor: date | None = None  # the API has nothing before this day (activation, history)
+    curve_floor: date | None = None  # no load curve before this day (collection enabled later)
+    attempts: dict[date, int] = field(default_factory=dict)  # failed fetches per gap day
+    tried_on: dict[date, date] = field(default_factory=dict)  # gap day -> local day last tried
+    given_up: set[date] = field(default_factory=set)
+
+    def has_day(self, day: date) -> bool:
+        """Whether the day is stored (at any resolution)."""
+        return self.ledger.get(day) is not None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "ledger": self.ledger.as_dict(),
+            "daily_imported": self.daily_imported,
+            "curve_available": self.curve_available,
+            "floor": _iso(self.floor),
+            "curve_floor": _iso(self.curve_floor),
+            "attempts": {day.isoformat(): n for day, n in sorted(self.attempts.items())},
+            "tried_on": {
+                day.isoformat(): on.isoformat() for day, on in sorted(self.tried_on.items())
+            },
+            "given_up": sorted(day.isoformat() for day in self.given_up),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SeriesState:
+        """Restore; unreadable parts start empty."""
+        if not isinstance(data, dict):
+            return cls()
+        try:
+            ledger = SeriesLedger.from_dict(data.get("ledger") or {})
+        except AttributeError, ValueError:
+            ledger = SeriesLedger()
+        state = cls(
+            ledger=ledger,
+            daily_imported=bool(data.get("daily_imported")),
+            curve_available=data.get("curve_available"),
+            floor=parse_optional_day(data.get("floor")),
+            curve_floor=parse_optional_day(data.get("curve_floor")),
+        )
+        try:
+            state.attempts = {
+                date.fromisoformat(day): int(n) for day, n in (data.get("attempts") or {}).items()
+            }
+            state.tried_on = {
+                date.fromisoformat(day): date.fromisoformat(on)
+                for day, on in (data.get("tried_on") or {}).items()
+            }
+            state.given_up = {date.fromisoformat(day) for day in data.get("given_up") or []}
+        except TypeError, ValueError, AttributeError:
+            pass
+        return state
+
+
+@dataclass(slots=True)
+class SyncState:
+    """Everything a meter's synchronisation remembers across restarts."""
+
+    series: dict[str, SeriesState] = field(default_factory=dict)
+    max_power: dict[date, MaxPower] = field(default_factory=dict)
+    schedule: ScheduleState = field(default_factory=ScheduleState)
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    last_error: ErrorInfo | None = None
+
+    def series_state(self, series: str) -> SeriesState:
+        """The state of a series, created empty on first use."""
+        return self.series.setdefault(series, SeriesState())
+
+    @property
+    def latest_max_power(self) -> MaxPower | None:
+        """The max power of the newest day known."""
+        return self.max_power[max(self.max_power)] if self.max_power else None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "series": {name: state.as_dict() for name, state in self.series.items()},
+            "max_power": [
+                {"day": mp.day.isoformat(), "va": mp.va, "at": mp.at.isoformat()}
+                for mp in sorted(self.max_power.values(), key=lambda mp: mp.day)
+            ],
+            "schedule": self.schedule.as_dict(),
+            "last_attempt": _iso(self.last_attempt),
+            "last_success": _iso(self.last_success),
+            "last_error": self.last_error.as_dict() if self.last_error else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> SyncState:
+        """Restore; unreadable parts start empty (the ledger check heals the rest)."""
+        if not isinstance(data, dict):
+            return cls()
+        state = cls(
+            series={
+                name: SeriesState.from_dict(raw) for name, raw in (data.get("series") or {}).items()
+            },
+            schedule=ScheduleState.from_dict(data.get("schedule")),
+            last_attempt=parse_optional_instant(data.get("last_attempt")),
+            last_success=parse_optional_instant(data.get("last_success")),
+            last_error=ErrorInfo.from_dict(data.get("last_error")),
+        )
+        for raw in data.get("max_power") or []:
+            try:
+                day = date.fromisoformat(raw["day"])
+                state.max_power[day] = MaxPower(
+                    day=day, va=int(raw["va"]), at=parse_instant(raw["at"])
+                )
+            except KeyError, TypeError, ValueError:
+                continue
+        return state

@@ -1,0 +1,1 @@
+"""HA-free unit tests: fast, no Home Assistant instance."""

@@ -1,0 +1,1 @@
+"""HA-free tests of the options model and the layout of the integration."""

@@ -1,0 +1,1 @@
+"""HA-free tests of the sync engine (in-process emulator, dict sink)."""

@@ -1,0 +1,1 @@
+"""Developer tools (not tests): a real Home Assistant driver, the demo and the screenshots."""
