@@ -73,7 +73,9 @@ MAX_HOURLY_HISTORY_MONTHS: Final = 24
 DEFAULT_REQUEST_CAP: Final = 50
 # Conso API bans an IP at 100 requests in 12 h: never let a user configure close to that.
 MAX_REQUEST_CAP: Final = 80
-MIN_REQUEST_CAP: Final = 10
+# Above the reserve the back-fill leaves for daily runs (sync.engine.BACKFILL_RESERVE, 10):
+# with a cap at or below it the back-fill could never send.
+MIN_REQUEST_CAP: Final = 20
 MIN_DAILY_HISTORY_MONTHS: Final = 1
 MIN_HOURLY_HISTORY_MONTHS: Final = 0
 DEFAULT_KVA: Final = 6

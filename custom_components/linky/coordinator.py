@@ -17,7 +17,9 @@ Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.sch
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -48,6 +50,10 @@ if TYPE_CHECKING:
 STALE_AFTER_DAYS = 3
 # The smallest pause between two runs of one meter (avoids tight loops whatever happens).
 MIN_RUN_GAP = timedelta(minutes=2)
+# After failed runs, the next one waits at least this long, doubled at each failure in a
+# row, up to MAX_FAILURE_BACKOFF (on top of the daily schedule's single retry).
+FAILURE_BACKOFF = timedelta(hours=1)
+MAX_FAILURE_BACKOFF = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
         self._running = False
+        self._closed = False
+        self._run_task: asyncio.Task[RunResult | None] | None = None
         self._auth_failed = False
         self._unavailable_logged = False
         self._ledger_checked = False
@@ -171,13 +179,22 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         )
 
     async def async_shutdown(self) -> None:
-        """Cancel the timers and save the state."""
+        """Stop for good (unload, reload, removal): no run is scheduled or started again, a
+        run in progress is cancelled (its writes in progress finish) and awaited, then the
+        state is saved."""
+        self._closed = True
+        self.next_run = None
         await super().async_shutdown()
         for unsub in (self._unsub_timer, self._unsub_midnight):
             if unsub is not None:
                 unsub()
         self._unsub_timer = self._unsub_midnight = None
+        if (task := self._run_task) is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if self.sync is not None:
+            await self.sync.async_wait_stores()
             await self.store.async_save(self.sync.state.as_dict())
 
     # --- scheduling -----------------------------------------------------------------------
@@ -190,27 +207,37 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
 
     def _next_run_time(self) -> datetime | None:
         """When the next run should start, or None when nothing may run."""
-        if self.api.banned_at is not None or self._auth_failed:
+        if self._closed or self.api.banned_at is not None or self._auth_failed:
             return None
         now = dt_util.utcnow()
         sync = self._sync
         state = sync.state
-        if sync.first_import_pending:
+        budget = self.api.budget
+        if sync.first_import_pending and not state.failures:
             when = now  # first import (of a new meter, or of production just enabled)
         else:
+            # The daily run, or its single retry after a failure (a failed first import too).
             when, _ = next_daily_run(now, self.pdl, state.schedule)
-            if state.last_error is None and sync.backfill_pending():
+            if (
+                not state.failures
+                and budget.cap > sync.backfill_reserve
+                and sync.backfill_pending()
+            ):
                 # Back-fill continues as soon as the shared budget has room above its
                 # reserve, but not after a failed run (that waits for the retry slot).
-                budget = self.api.budget
                 when = min(when, budget.available_at(sync.backfill_reserve + 1))
-        when = max(when, self.api.budget.next_available_at())
+        when = max(when, budget.next_available_at())
         if state.last_attempt is not None:
             when = max(when, state.last_attempt + MIN_RUN_GAP)
+            if state.failures:
+                backoff = FAILURE_BACKOFF * 2 ** min(state.failures - 1, 8)
+                when = max(when, state.last_attempt + min(backoff, MAX_FAILURE_BACKOFF))
         return max(when, now)
 
     @callback
     def _async_schedule(self) -> None:
+        if self._closed:
+            return
         if self._unsub_timer is not None:
             self._unsub_timer()
             self._unsub_timer = None
@@ -233,15 +260,22 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
 
     @callback
     def _async_start_run(self) -> None:
-        self.config_entry.async_create_background_task(
+        if self._closed:
+            return
+        self._run_task = self.config_entry.async_create_background_task(
             self.hass, self.async_run(), f"{DOMAIN} run {self.pdl}"
         )
 
     # --- runs -----------------------------------------------------------------------------
 
     async def async_run(self) -> RunResult | None:
-        """One run now: the daily refresh when it is due, otherwise back-fill only."""
-        if self._running:
+        """One run now: the daily refresh when it is due, otherwise back-fill only. Nothing
+        once the coordinator is shut down, or the API host has banned this IP (a run
+        scheduled before another meter met the ban)."""
+        if self._running or self._closed:
+            return None
+        if self.api.banned_at is not None:
+            self._async_schedule()
             return None
         self._running = True
         try:

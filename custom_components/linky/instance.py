@@ -1,10 +1,12 @@
 """What every entry of this Home Assistant instance shares, persisted with `Store`.
 
-- Per Conso API base URL: the request budget and the ban state (`ApiState`). Conso API bans
-  an IP that makes 100 requests in 12 hours: every request this instance sends to one base
-  URL (config flow checks, daily runs, back-fill, retries, for every meter) goes through the
-  same `RequestBudget`, so a restart never forgets what was sent. Once banned, no entry polls
-  that URL until the user confirms the ban is lifted (the repair flow).
+- Per Conso API host (scheme, host and port: `https://HOST/api`, `https://host:443/api/` and
+  `https://host/other` are one host): the request budget and the ban state (`ApiState`).
+  Conso API bans an IP that makes 100 requests in 12 hours: every request this instance
+  sends to one host (config flow checks, daily runs, back-fill, retries, for every meter)
+  goes through the same `RequestBudget`, written to storage before it is sent, so neither a
+  restart nor a crash forgets what was sent. Once banned, no entry polls that host until the
+  user confirms the ban is lifted (the repair flow).
 - The Conso API clients (`async_create_client`): HA's shared aiohttp session, the shared
   budget of their URL, and the User-Agent Conso API asks public apps to send.
 - `PersistedRegistry`: objects saved together in one Store, one JSON entry per key (the API
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Protocol
+from urllib.parse import urlsplit
 
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
@@ -29,18 +32,18 @@ from homeassistant.util.hass_dict import HassKey
 from .conso import ConsoApiClient, RequestBudget
 from .const import (
     CONF_BASE_URL,
-    CONF_REQUEST_CAP,
-    DEFAULT_REQUEST_CAP,
     DOMAIN,
     LOGGER,
     MAX_REQUEST_CAP,
 )
 from .localtime import parse_optional_instant
+from .options import LinkyOptions
 
 STORAGE_VERSION: Final = 1
 API_STORAGE_KEY: Final = f"{DOMAIN}.service"  # the file name of version 0.1.0, kept
 API_SAVE_DELAY: Final = 5  # seconds; a crash within this delay can lose the last few counts
 PROJECT_URL: Final = "https://github.com/linky-ha/linky"
+_DEFAULT_PORTS: Final = {"https": 443, "http": 80}
 
 
 # --- objects persisted together ---------------------------------------------------------------
@@ -137,8 +140,50 @@ async def _async_pace_sleep(seconds: float) -> None:
     await asyncio.sleep(seconds)
 
 
-def _normalize(base_url: str) -> str:
-    return base_url.rstrip("/")
+def api_host(base_url: str) -> str:
+    """The host a base URL sends to, as `scheme://host:port` in lower case (the key of its
+    budget and ban state)."""
+    parts = urlsplit(base_url.strip())
+    scheme = (parts.scheme or "https").lower()
+    host = (parts.hostname or "").lower()
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(scheme, 443)
+    except ValueError:
+        port = _DEFAULT_PORTS.get(scheme, 443)
+    return f"{scheme}://{host}:{port}"
+
+
+def _merge_saved(raw: dict[str, Any], host: str) -> dict[str, Any]:
+    """What was saved for `host`, merging the entries 0.1.0 kept per URL text: every send
+    of any of them counts, the longest server block and any ban hold."""
+    sent: list[str] = []
+    blocked: list[str] = []
+    banned: list[str] = []
+    for key, saved in raw.items():
+        if api_host(key) != host or not isinstance(saved, dict):
+            continue
+        budget = saved.get("budget") or {}
+        if isinstance(budget.get("sent"), list):
+            sent.extend(str(item) for item in budget["sent"])  # several sends per second
+        if budget.get("blocked_until"):
+            blocked.append(str(budget["blocked_until"]))
+        if saved.get("banned_at"):
+            banned.append(str(saved["banned_at"]))
+    if not sent and not blocked and not banned:
+        return {}
+    return {
+        "budget": {
+            "version": 1,
+            "sent": sent,
+            "blocked_until": max(blocked, key=_instant_key) if blocked else None,
+        },
+        "banned_at": min(banned, key=_instant_key) if banned else None,
+    }
+
+
+def _instant_key(text: str) -> float:
+    moment = parse_optional_instant(text)
+    return moment.timestamp() if moment is not None else 0.0
 
 
 def _effective_cap(hass: HomeAssistant, url: str, cap: int) -> int:
@@ -147,25 +192,31 @@ def _effective_cap(hass: HomeAssistant, url: str, cap: int) -> int:
     raises the shared cap."""
     caps = [cap]
     for entry in hass.config_entries.async_entries(DOMAIN):
-        if _normalize(str(entry.data.get(CONF_BASE_URL, ""))) == url:
-            caps.append(int(entry.options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP)))
+        if api_host(str(entry.data.get(CONF_BASE_URL, ""))) == url:
+            caps.append(LinkyOptions.parse(entry.options).meter.request_cap)
     return min(caps)
 
 
 async def async_get_api_state(
     hass: HomeAssistant, base_url: str, cap: int = MAX_REQUEST_CAP
 ) -> ApiState:
-    """The (persisted) state of a base URL, created on first use. The budget's cap is
-    recomputed every time from the configured entries (see `_effective_cap`); `cap` can
-    only lower it further."""
+    """The (persisted) state of the host of a base URL, created on first use. The budget's
+    cap is recomputed every time from the configured entries (see `_effective_cap`); `cap`
+    can only lower it further."""
     registry = await _async_api_registry(hass)
-    url = _normalize(base_url)
+    url = api_host(base_url)
     if (state := registry.items.get(url)) is None:
-        saved = registry.raw.get(url) or {}
+        saved = _merge_saved(registry.raw, url)
         budget = RequestBudget.from_dict(
-            saved.get("budget") or {}, cap=cap, now=dt_util.utcnow, sleep=_async_pace_sleep
+            saved.get("budget") or {},
+            cap=cap,
+            now=dt_util.utcnow,
+            sleep=_async_pace_sleep,
+            persist=registry.async_save_now,
         )
         state = ApiState(budget=budget, banned_at=parse_optional_instant(saved.get("banned_at")))
+        for key in [key for key in registry.raw if api_host(key) == url]:
+            del registry.raw[key]  # the per-URL entries of 0.1.0, merged into this one
         registry.items[url] = state
         budget.add_listener(registry.async_schedule_save)
         LOGGER.debug("Request budget for %s: %s used", url, budget.used)
@@ -182,7 +233,8 @@ async def async_set_banned(hass: HomeAssistant, base_url: str, banned: bool) -> 
 
 
 async def async_flush_budgets(hass: HomeAssistant) -> None:
-    """Write pending budget changes now (after a run, on unload)."""
+    """Write pending budget changes now (server blocks, bans; the sends themselves are
+    written before they go)."""
     if (registry := hass.data.get(_API_KEY)) is not None:
         await registry.async_save_now()
 

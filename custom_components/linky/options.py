@@ -130,7 +130,12 @@ class ImportOptions:
             hourly_history_months=int(
                 options.get(CONF_HOURLY_HISTORY_MONTHS, DEFAULT_HOURLY_HISTORY_MONTHS)
             ),
-            request_cap=int(options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP)),
+            # A cap saved below today's minimum (0.1.0 allowed 10) is raised to the minimum:
+            # still far below the ban, and the back-fill can send.
+            request_cap=min(
+                max(int(options.get(CONF_REQUEST_CAP, DEFAULT_REQUEST_CAP)), MIN_REQUEST_CAP),
+                MAX_REQUEST_CAP,
+            ),
             remove_statistics=bool(options.get(CONF_REMOVE_STATISTICS, False)),
         )
 

@@ -19,7 +19,6 @@ from homeassistant.components.recorder.models import (
 )
 from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
-    get_last_statistics,
     statistics_during_period,
 )
 from homeassistant.const import UnitOfEnergy
@@ -30,7 +29,14 @@ from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import DOMAIN, LOGGER
 from .energy.hourly import local_day_bounds
-from .energy.ledger import DayData, SeriesLedger, WritePlan, days_from_rows, plan_write
+from .energy.ledger import (
+    DayData,
+    SeriesLedger,
+    WritePlan,
+    check_rows,
+    days_from_rows,
+    plan_write,
+)
 
 CHUNK_ROWS = 1000
 
@@ -91,50 +97,51 @@ class RecorderSink:
         await async_write_plan(self.hass, series_metadata(self.pdl, series), plan)
 
     async def async_check_ledger(self, series: str, ledger: SeriesLedger) -> SeriesLedger | None:
-        """Check a series' ledger against the recorder; when they disagree, rebuild the
-        ledger from the stored rows (rewriting their sums) and return it, else None."""
-        recorder_sum = await self.async_last_sum(series)
-        ledger_sum = ledger.total_wh / 1000
-        if recorder_sum is None and not ledger.days():
-            return None
-        if recorder_sum is not None and abs(recorder_sum - ledger_sum) < 1e-3:
+        """Check a series against its ledger (the whole chain of sums, see `check_rows`);
+        when they disagree, rewrite every stored row with sums recomputed from the stored
+        states and return the ledger rebuilt from them, else None."""
+        stat_id = statistic_id(self.pdl, series)
+        problem = await async_check_series(self.hass, stat_id, ledger)
+        if problem is None:
             return None
         LOGGER.warning(
-            "Stored %s statistics of %s disagree with the integration's ledger "
-            "(%s kWh vs %s kWh): rebuilding the ledger from the recorder",
-            series,
-            self.pdl,
-            recorder_sum,
-            round(ledger_sum, 3),
+            "Stored statistics %s disagree with the integration's ledger (%s): rebuilding "
+            "the ledger and the sums from the stored hours",
+            stat_id.replace(self.pdl, "<pdl>"),
+            problem,
         )
         instance = get_instance(self.hass)
-        days = await instance.async_add_executor_job(
-            read_stored_days, self.hass, statistic_id(self.pdl, series), None
-        )
+        days = await instance.async_add_executor_job(read_stored_days, self.hass, stat_id, None)
         if not days:
             return SeriesLedger()
-        # Every stored row is rewritten with sums recomputed from the stored states (a plan
-        # against an empty ledger has no sum adjustment).
+        # A plan against an empty ledger has no sum adjustment: absolute sums everywhere.
         plan = await self.hass.async_add_executor_job(plan_write, SeriesLedger(), days)
         await self.async_write(series, plan)
         return plan.ledger_after
 
-    async def async_last_sum(self, series: str) -> float | None:
-        """The sum of the newest stored row, or None when nothing is stored.
 
-        Waits for the recorder's pending writes first (e.g. a reload right after a run).
-        """
-        stat_id = statistic_id(self.pdl, series)
-        instance = get_instance(self.hass)
-        await instance.async_block_till_done()
-        last = await instance.async_add_executor_job(
-            get_last_statistics, self.hass, 1, stat_id, False, {"sum"}
+async def async_check_series(hass: HomeAssistant, stat_id: str, ledger: SeriesLedger) -> str | None:
+    """What is wrong with a statistic against its ledger (see `energy.ledger.check_rows`),
+    read in the recorder's executor once its pending writes are done; None when nothing."""
+    instance = get_instance(hass)
+    await instance.async_block_till_done()
+    rows = await instance.async_add_executor_job(read_rows, hass, stat_id)
+    return await hass.async_add_executor_job(check_rows, rows, ledger)
+
+
+def read_rows(hass: HomeAssistant, stat_id: str) -> list[tuple[datetime, float, float]]:
+    """Every stored row `(UTC start, state, sum)` of a statistic, oldest first (executor)."""
+    stats = statistics_during_period(
+        hass, dt_util.utc_from_timestamp(0), None, {stat_id}, "hour", None, {"state", "sum"}
+    )
+    return [
+        (
+            dt_util.utc_from_timestamp(row["start"]),
+            float(row.get("state") or 0.0),
+            float(row.get("sum") or 0.0),
         )
-        rows = last.get(stat_id)
-        if not rows:
-            return None
-        value = rows[0].get("sum")
-        return float(value) if value is not None else None
+        for row in stats.get(stat_id, [])
+    ]
 
 
 def read_stored_days(hass: HomeAssistant, stat_id: str, days: set[date] | None) -> list[DayData]:

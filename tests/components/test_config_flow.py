@@ -788,14 +788,14 @@ async def test_reauth_uses_the_entry_request_cap(
         title=f"Linky {HOME_PDL}",
         unique_id=HOME_PDL,
         data={CONF_TOKEN: home_token, CONF_PDL: HOME_PDL, CONF_BASE_URL: emulator_url},
-        options={**DEFAULT_OPTIONS, CONF_REQUEST_CAP: 12},
+        options={**DEFAULT_OPTIONS, CONF_REQUEST_CAP: 24},
     )
     entry.add_to_hass(hass)
     result = await entry.start_reauth_flow(hass)
     result = await submit(hass, result, {CONF_TOKEN: home_token})
 
     assert result["reason"] == "reauth_successful"
-    assert (await async_get_api_state(hass, emulator_url)).budget.cap == 12
+    assert (await async_get_api_state(hass, emulator_url)).budget.cap == 24
 
 
 # --- reconfigure --------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from custom_components.linky.const import (
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.statistics import statistic_id
+from custom_components.linky.sync.engine import BACKFILL_RESERVE
 
 from .helpers import assert_sums_exact, setup_integration, statistic_rows
 
@@ -131,15 +132,16 @@ async def test_request_cap_option_is_respected(
     emulator: Emulator,
     config_entry: MockConfigEntry,
 ) -> None:
-    """A lower cap from the options bounds the first run."""
+    """A lower cap from the options bounds the first run (the back-fill leaves the reserve
+    of the daily runs)."""
     entry = MockConfigEntry(
         domain=config_entry.domain,
         unique_id=config_entry.unique_id,
         data=config_entry.data,
-        options={CONF_REQUEST_CAP: 12},
+        options={CONF_REQUEST_CAP: 24},
     )
     await setup_integration(hass, entry)
-    assert len(emulator.requests) <= 12
+    assert len(emulator.requests) == 24 - BACKFILL_RESERVE
 
 
 def _entry_for(emulator: Emulator, url: str, pdl: str, **options: object) -> MockConfigEntry:

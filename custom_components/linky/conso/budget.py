@@ -1,9 +1,11 @@
-"""A hard, persistable budget of requests to one Conso API base URL. No HA import.
+"""A hard, persistable budget of requests to one API host. No HA import.
 
 Conso API bans an IP that sends 100 requests within 12 hours, without notice or appeal. One
-`RequestBudget` is shared by every meter of a Home Assistant instance for one base URL; every
-request is recorded when it is sent (even if it then fails), so the cap holds whatever
-happens. The state survives restarts through `as_dict` / `from_dict`.
+`RequestBudget` is shared by every meter of a Home Assistant instance for one API host;
+every request is recorded before it is sent (even if it then fails) and, with `persist`,
+written durably before it goes (write-ahead), so the cap holds whatever happens, a crash
+or a power cut in the middle of a run included. The state survives restarts through
+`as_dict` / `from_dict`.
 """
 
 from __future__ import annotations
@@ -45,7 +47,10 @@ class RequestBudget:
         max_per_second: int = DEFAULT_MAX_PER_SECOND,
         now: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        persist: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """`persist()` writes the state durably; `acquire` awaits it before a request goes."""
         if cap < 1 or max_per_second < 1 or window <= timedelta(0):
             raise ValueError("cap, window and max_per_second must be positive")
         self.cap = cap
@@ -53,6 +58,7 @@ class RequestBudget:
         self.max_per_second = max_per_second
         self._now = now
         self._sleep = sleep
+        self.persist = persist
         self._sent: list[datetime] = []  # sorted send times within the window
         self._blocked_until: datetime | None = None
         self._lock = asyncio.Lock()
@@ -106,7 +112,7 @@ class RequestBudget:
 
         Raises BudgetExhaustedError (nothing must be sent) when the cap is reached or the
         server asked to wait; otherwise waits as needed for the per-second pace, then
-        records the request and notifies the listeners.
+        records the request, writes it durably (`persist`) and notifies the listeners.
         """
         async with self._lock:
             while True:
@@ -130,16 +136,22 @@ class RequestBudget:
                 wait = recent[len(recent) - self.max_per_second] + _PACING_WINDOW - now
                 await self._sleep(max(wait.total_seconds(), 0.001))
             bisect.insort(self._sent, now)
+            if self.persist is not None:
+                await self.persist()
         self._notify()
 
     def block_until(self, when: datetime | None = None) -> None:
-        """Refuse every request until `when` (a 429's retry time; default: one hour).
+        """Refuse every request until `when` (a 429's retry time). No time, or a time that is
+        already past (a server clock behind ours), means the default block of one hour: a
+        429 always stops the requests for a while.
 
         Only ever extends a running block; capped at MAX_BLOCK from now.
         """
         now = self._now()
-        target = min(when if when is not None else now + DEFAULT_BLOCK, now + MAX_BLOCK)
-        if target <= now or (self._blocked_until is not None and target <= self._blocked_until):
+        if when is None or when <= now:
+            when = now + DEFAULT_BLOCK
+        target = min(when, now + MAX_BLOCK)
+        if self._blocked_until is not None and target <= self._blocked_until:
             return
         self._blocked_until = target
         self._notify()
@@ -173,8 +185,10 @@ class RequestBudget:
     def from_dict(cls, data: Mapping[str, Any], **kwargs: Any) -> RequestBudget:
         """A budget restored from `as_dict()` output (constructor arguments in `kwargs`).
 
-        Send times in the future (clock moved back) count as sent now, so a restart can
-        never make room beyond the cap. Corrupt data is logged and ignored.
+        Send times in the future are kept as they are (a clock set back at boot, then
+        corrected, must not free slots early), at most one window ahead (a clock that was
+        far ahead when they were sent must not block for ever). Corrupt data is logged and
+        ignored.
         """
         budget = cls(**kwargs)
         if not data:
@@ -184,7 +198,7 @@ class RequestBudget:
             _LOGGER.warning("Ignoring a saved request budget of unknown version: starting empty")
             return budget
         try:
-            sent = sorted(min(parse_instant(text), now) for text in data["sent"])
+            sent = sorted(min(parse_instant(text), now + budget.window) for text in data["sent"])
             blocked = data.get("blocked_until")
             blocked_until = (
                 None if blocked is None else min(parse_instant(blocked), now + MAX_BLOCK)

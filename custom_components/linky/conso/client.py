@@ -1,8 +1,8 @@
 """Async Conso API client. No Home Assistant import.
 
-Each method sends exactly ONE request (after taking it from the `RequestBudget`) and never
-retries: deciding when to try again is the caller's job. The token and the PDL never appear
-in logs or error messages.
+Each method sends exactly ONE request (after taking it from the `RequestBudget`), never
+follows a redirect and never retries: deciding when to try again is the caller's job. The
+token and the PDL never appear in logs or error messages.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import time
 import aiohttp
 
 from .budget import RequestBudget
-from .errors import ConsoApiConnectionError, ConsoApiRateLimitedError
+from .errors import ConsoApiConnectionError, ConsoApiRateLimitedError, ConsoApiRequestError
 from .models import DailyEnergy, EnergyInterval, MaxPower, MeasureType
 from .parsing import parse_daily, parse_error, parse_load_curve, parse_max_power
 from .planner import max_span_days
@@ -108,6 +108,7 @@ class ConsoApiClient:
                 },
                 headers=self._headers,
                 timeout=self._timeout,
+                allow_redirects=False,
             ) as response:
                 status = response.status
                 content_type = response.headers.get(aiohttp.hdrs.CONTENT_TYPE)
@@ -129,6 +130,12 @@ class ConsoApiClient:
             time.monotonic() - started,
         )
 
+        if 300 <= status < 400:
+            # A redirect is not followed: it would be a request the budget never saw, and
+            # the token would go to wherever it points.
+            raise ConsoApiRequestError(
+                f"Conso API answered with a redirect (HTTP {status}), not followed", status=status
+            )
         if 200 <= status < 300:
             try:
                 body: object = json.loads(text)

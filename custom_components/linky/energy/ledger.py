@@ -330,3 +330,43 @@ def days_from_rows(rows: Iterable[tuple[datetime, float]]) -> list[DayData]:
                 hours[start] = kwh * 1000
             days.append(DayData.hourly(day, hours))
     return days
+
+
+SUM_TOLERANCE_KWH = 1e-4
+"""Stored sums are rounded to `SUM_DECIMALS`; two sums closer than this are the same."""
+
+
+def check_rows(rows: Sequence[tuple[datetime, float, float]], ledger: SeriesLedger) -> str | None:
+    """What is wrong with a series' stored rows `(UTC start, state kWh, sum kWh)`, oldest
+    first, against its ledger; None when nothing is.
+
+    The whole chain is checked, not only the last sum: every sum must be the previous one
+    plus the row's state (from 0), and the stored days must be the ledger's days, with the
+    same resolution and total. A step added then taken back later (two writers of one
+    series, an adjustment applied twice) leaves the last sum right and is found here.
+    """
+    previous = 0.0
+    last: datetime | None = None
+    for start, state, total in rows:
+        if last is not None and start <= last:
+            return f"rows out of order or repeated at {start.isoformat()}"
+        if state < 0:
+            return f"negative energy at {start.isoformat()}"
+        if abs(total - (previous + state)) > SUM_TOLERANCE_KWH:
+            return (
+                f"sum at {start.isoformat()} is {total:.6f} kWh, "
+                f"expected {previous + state:.6f} kWh"
+            )
+        previous, last = total, start
+    stored = {data.day: data for data in days_from_rows([(s, state) for s, state, _ in rows])}
+    if set(stored) != set(ledger.days()):
+        missing = sorted(set(ledger.days()) - set(stored))
+        extra = sorted(set(stored) - set(ledger.days()))
+        return f"days missing from the recorder {missing[:3]}, unknown to the ledger {extra[:3]}"
+    for day, data in stored.items():
+        record = ledger.get(day)
+        if record is None or record.resolution is not data.resolution:
+            return f"{day.isoformat()} is stored {data.resolution}, the ledger says otherwise"
+        if abs(record.total_wh - data.total_wh) > SUM_TOLERANCE_KWH * 1000:
+            return f"{day.isoformat()} totals {data.total_wh} Wh, the ledger {record.total_wh}"
+    return None

@@ -33,11 +33,18 @@ from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from ..atomic import AtomicSteps
 from ..const import DOMAIN, LOGGER
 from ..energy.ledger import DayData, SeriesLedger, plan_write
 from ..localtime import local_date
 from ..options import LinkyOptions
-from ..statistics import async_write_plan, read_hourly_wh, read_stored_days, statistic_id
+from ..statistics import (
+    async_check_series,
+    async_write_plan,
+    read_hourly_wh,
+    read_stored_days,
+    statistic_id,
+)
 from .notify import Notifier
 from .store import entry_store
 from .tempo_source import TempoCoordinator
@@ -108,8 +115,14 @@ class DerivedPart(Notifier, ABC):
                 LOGGER.warning("Saved %s state of %s is unreadable (%s)", self.key, self.pdl, err)
                 self._restore({})
         self.entry.async_create_background_task(
-            self.hass, self._async_guarded(self._async_catch_up), f"{DOMAIN} {self.key} {self.pdl}"
+            self.hass,
+            self._async_guarded(self._async_first_update),
+            f"{DOMAIN} {self.key} {self.pdl}",
         )
+
+    async def _async_first_update(self) -> None:
+        """The first update of the process: catch up with what is stored."""
+        await self._async_catch_up()
 
     async def async_after_run(self, written: Written) -> None:
         """After an import run: derive what the written days change."""
@@ -205,17 +218,46 @@ class DerivedSeries(DerivedPart):
     def __init__(self, context: PartContext) -> None:
         super().__init__(context)
         self.ledgers: dict[str, SeriesLedger] = {}
+        self._writes = AtomicSteps()
+
+    async def async_unload(self) -> None:
+        """Let the writes in progress finish (the ledgers must say what the recorder has)."""
+        await self._writes.wait()
 
     @abstractmethod
     def metadata(self, name: str) -> StatisticMetaData:
         """The statistic metadata of the derived series `name`."""
 
+    async def _async_first_update(self) -> None:
+        """Check every derived series against the recorder first (the whole chain of sums):
+        after a database reset, HA's recovery from a corrupt database file or an unload in
+        the middle of a write, what is stored is derived again from the energy."""
+        for name in self.statistics:
+            stat_id = statistic_id(self.pdl, name)
+            ledger = self.ledgers.get(name, SeriesLedger())
+            if (problem := await async_check_series(self.hass, stat_id, ledger)) is not None:
+                LOGGER.warning(
+                    "Stored statistics %s disagree with the integration's ledger (%s): "
+                    "deriving them again",
+                    stat_id.replace(self.pdl, "<pdl>"),
+                    problem,
+                )
+                self._clear_statistics()
+                await self._async_recompute()
+                return
+        await self._async_catch_up()
+
     async def _async_write(self, name: str, days: Iterable[DayData]) -> None:
-        """Store `days` of the derived series `name`, keeping every sum exact."""
+        """Store `days` of the derived series `name`, keeping every sum exact; the write
+        and the ledger update are one step that an unload does not cut in two."""
         plan = plan_write(self.ledgers.get(name, SeriesLedger()), days)
-        if plan.rows or plan.adjustments:
-            await async_write_plan(self.hass, self.metadata(name), plan)
-        self.ledgers[name] = plan.ledger_after
+
+        async def apply() -> None:
+            if plan.rows or plan.adjustments:
+                await async_write_plan(self.hass, self.metadata(name), plan)
+            self.ledgers[name] = plan.ledger_after
+
+        await self._writes.run(apply())
 
     def _clear_statistics(self) -> None:
         """Delete every derived series of the part (they are written again from scratch)."""

@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
+from ..atomic import AtomicSteps
 from ..conso.errors import (
     BudgetExhaustedError,
     ConsoApiError,
@@ -179,6 +180,7 @@ class MeterSync:
         self._remaining = remaining
         self.backfill_reserve = backfill_reserve
         self._requests = 0
+        self._writes = AtomicSteps()
         # Days written (or rewritten) to the statistics during the last run, per series:
         # what derived series (costs) must recompute.
         self.written_days: dict[str, set[date]] = {}
@@ -213,10 +215,18 @@ class MeterSync:
                     await self._backfill(series)
         except _StopRun as stop:
             stop.result.requests = self._requests
+            if stop.result.status is not RunStatus.BUDGET:
+                self.state.failures += 1
             return stop.result
         self.state.last_success = self._now()
         self.state.last_error = None
+        self.state.failures = 0
         return RunResult(RunStatus.OK, requests=self._requests)
+
+    async def async_wait_stores(self) -> None:
+        """Wait until the writes already started are done (a run being cancelled: a plan is
+        never half written, and the ledger always says what the recorder was given)."""
+        await self._writes.wait()
 
     @property
     def first_import_pending(self) -> bool:
@@ -276,11 +286,15 @@ class MeterSync:
     # --- storing ----------------------------------------------------------------------------
 
     async def _store(self, series: str, days: Iterable[DayData]) -> None:
-        state = self._series(series)
-        plan = plan_write(state.ledger, days)
+        """Write days through the sink and update the ledger, as one step that a cancelled
+        run does not cut in two (shielded; `async_wait_stores` waits for it)."""
+        plan = plan_write(self._series(series).ledger, days)
+        await self._writes.run(self._apply(series, plan))
+
+    async def _apply(self, series: str, plan: WritePlan) -> None:
         if plan.rows or plan.adjustments:
             await self.sink.async_write(series, plan)
-        state.ledger = plan.ledger_after
+        self._series(series).ledger = plan.ledger_after
         self.written_days.setdefault(series, set()).update(plan.written_days)
 
     async def _store_daily(self, series: str, values: Sequence[DailyEnergy]) -> None:

@@ -135,6 +135,7 @@ class SyncState:
     last_attempt: datetime | None = None
     last_success: datetime | None = None
     last_error: ErrorInfo | None = None
+    failures: int = 0  # runs in a row that ended with an error (the back-off grows with it)
 
     def series_state(self, series: str) -> SeriesState:
         """The state of a series, created empty on first use."""
@@ -157,6 +158,7 @@ class SyncState:
             "last_attempt": _iso(self.last_attempt),
             "last_success": _iso(self.last_success),
             "last_error": self.last_error.as_dict() if self.last_error else None,
+            "failures": self.failures,
         }
 
     @classmethod
@@ -172,6 +174,7 @@ class SyncState:
             last_attempt=parse_optional_instant(data.get("last_attempt")),
             last_success=parse_optional_instant(data.get("last_success")),
             last_error=ErrorInfo.from_dict(data.get("last_error")),
+            failures=data["failures"] if isinstance(data.get("failures"), int) else 0,
         )
         for raw in data.get("max_power") or []:
             try:

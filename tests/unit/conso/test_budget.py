@@ -181,12 +181,41 @@ async def test_lowering_the_cap_at_runtime(clock: FakeClock) -> None:
         await budget.acquire()
 
 
-async def test_restored_future_times_count_as_now(clock: FakeClock) -> None:
-    """A clock moved back must not make room: future send times count from now."""
-    data = {"version": 1, "sent": [(T0 + timedelta(days=365)).isoformat()], "blocked_until": None}
-    budget = RequestBudget.from_dict(data, cap=1, now=clock.now)
+async def test_restored_future_times_are_kept(clock: FakeClock) -> None:
+    """A clock set back at boot then corrected must not free slots early: send times in the
+    future stay where they are (at most one window ahead, so that a clock that was far
+    ahead cannot block for ever)."""
+    soon = T0 + timedelta(hours=3)
+    data = {
+        "version": 1,
+        "sent": [soon.isoformat(), (T0 + timedelta(days=365)).isoformat()],
+        "blocked_until": None,
+    }
+    budget = RequestBudget.from_dict(data, cap=2, now=clock.now)
+    assert budget.used == 2
+    assert budget.next_available_at() == soon + WINDOW
+    clock.advance(timedelta(hours=3) + WINDOW)  # the clock caught up: the first one expires
     assert budget.used == 1
-    assert budget.next_available_at() == T0 + WINDOW
+    clock.advance(WINDOW)
+    assert budget.used == 0
+
+
+async def test_write_ahead_persists_each_request_before_it_goes(clock: FakeClock) -> None:
+    """With `persist`, a request is written durably before `acquire` returns: a crash
+    between the request and the end of the run cannot forget it."""
+    written: list[dict[str, Any]] = []
+    budget = make(clock, cap=5)
+
+    async def persist() -> None:
+        written.append(budget.as_dict())
+
+    budget.persist = persist
+    for expected in range(1, 4):
+        await budget.acquire()
+        assert len(written) == expected
+        assert len(written[-1]["sent"]) == expected
+    restored = RequestBudget.from_dict(written[-1], cap=5, now=clock.now)
+    assert restored.used == 3
 
 
 async def test_expired_sends_are_dropped_on_restore(clock: FakeClock) -> None:
@@ -254,11 +283,14 @@ async def test_block_default_extend_and_limits(clock: FakeClock) -> None:
     assert budget.blocked_until == T0 + MAX_BLOCK
 
 
-async def test_block_in_the_past_is_ignored(clock: FakeClock) -> None:
+async def test_block_in_the_past_means_the_default_block(clock: FakeClock) -> None:
+    """A 429 whose retry time is already past (the server's clock behind ours) still stops
+    requests for the default hour: it never means "go on at once"."""
     budget = make(clock)
     budget.block_until(T0 - timedelta(minutes=1))
-    assert budget.blocked_until is None
-    await budget.acquire()
+    assert budget.blocked_until == T0 + timedelta(hours=1)
+    with pytest.raises(BudgetExhaustedError):
+        await budget.acquire()
 
 
 async def test_block_survives_a_restart(clock: FakeClock) -> None:

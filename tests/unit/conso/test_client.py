@@ -31,6 +31,7 @@ from custom_components.linky.conso import (
     ConsoApiRateLimitedError,
     ConsoApiRequestError,
     ConsoApiServerError,
+    ErrorKind,
     InvalidPdlError,
     RequestBudget,
 )
@@ -49,6 +50,7 @@ class Reply:
     status: int
     body: str
     content_type: str = JSON
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,7 +74,7 @@ class FakeConsoApi:
         return web.Response(
             status=reply.status,
             body=reply.body.encode(),
-            headers={"Content-Type": reply.content_type},
+            headers={"Content-Type": reply.content_type, **reply.headers},
         )
 
 
@@ -326,6 +328,25 @@ async def test_429_without_time_blocks_one_hour(
 
     assert info.value.retry_at is None
     assert budget.blocked_until == now + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+async def test_redirect_is_not_followed(
+    api: FakeConsoApi, client: ConsoApiClient, budget: RequestBudget, status: int
+) -> None:
+    """A redirect is never followed: it would be a request the budget never counted, and
+    the token would go wherever it points. It is a refused request, counted once."""
+    target = api.base_url + "/consommation_quotidienne"
+    api.replies.append(Reply(status, "", headers={"Location": target}))
+    api.reply_file("v2/mesure_consommation_quotidienne.json")
+
+    with pytest.raises(ConsoApiRequestError) as err:
+        await client.daily_energy(PDL, date(2026, 9, 29), date(2026, 10, 1))
+
+    assert err.value.status == status
+    assert err.value.kind is ErrorKind.REQUEST
+    assert len(api.requests) == 1
+    assert budget.used == 1
 
 
 @pytest.mark.parametrize(

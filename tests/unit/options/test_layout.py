@@ -16,6 +16,7 @@ HA_FREE = (
     "shedding",
     "analytics",
     "options.py",
+    "atomic.py",
     "localtime.py",
     "const.py",
 )

@@ -107,7 +107,16 @@ def test_import_options_out_of_range_are_refused(field: str, value: int) -> None
     with pytest.raises(OptionsError) as err:
         ImportOptions(**{field: value})
     assert (err.value.key, err.value.field) == ("out_of_range", field)
-    assert LinkyOptions.parse({field: value}).meter == ImportOptions()
+    if field != "request_cap":
+        assert LinkyOptions.parse({field: value}).meter == ImportOptions()
+
+
+@pytest.mark.parametrize(("saved", "read"), [(10, 20), (5, 20), (95, 80), (35, 35)])
+def test_saved_request_cap_is_kept_within_the_limits(saved: int, read: int) -> None:
+    """0.1.0 allowed a cap of 10, at the back-fill's reserve (it could never send): it
+    reads as today's minimum, never as the (higher) default; above the maximum as the
+    maximum."""
+    assert LinkyOptions.parse({"request_cap": saved}).meter.request_cap == read
 
 
 def test_production_and_subscribed_power() -> None:
