@@ -11,17 +11,61 @@
 #
 # The cache lives outside the checkout (LINKY_CACHE_DIR, default /var/cache/linky-ha-dev)
 # so it is reused by later runs and by CI on the same machine.
+#
+# Two environments, each with its own virtualenv and requirements hash (switching between
+# them reinstalls nothing), selected by LINKY_HA or linky_env_select:
+# - min (the default): requirements_test.txt, the minimum Home Assistant the integration
+#   supports (hacs.json);
+# - latest: requirements_test_latest.txt, the newest Home Assistant release tested, plus
+#   requirements_test_latest_override.txt if present: pins installed in a second pip step
+#   that override a pin of the first (pip has no override option), i.e. a newer
+#   `homeassistant` than the pytest-homeassistant-custom-component release pins. While that
+#   file exists, pytest also loads scripts/lib/phacc_compat.py (see there).
 
 LINKY_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 LINKY_CACHE_DIR=${LINKY_CACHE_DIR:-/var/cache/linky-ha-dev}
 LINKY_MIN_PYTHON=3.14.2
 LINKY_DEBIAN_MIRROR=${LINKY_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 LINKY_ROOT="$LINKY_CACHE_DIR/root"
-LINKY_ROOT_VENV=/opt/linky-venv
 LINKY_MODE=""   # "host" or "chroot", set by linky_env_provision
-LINKY_HOST_VENV="$LINKY_CACHE_DIR/venv"
+LINKY_ENVS="min latest"
+# Set by linky_env_select:
+LINKY_ENV=""            # "min" or "latest"
+LINKY_REQUIREMENTS=""   # requirements file, relative to the checkout
+LINKY_OVERRIDES=""      # optional second requirements file (see above), or ""
+LINKY_HOST_VENV=""      # the virtualenv in host mode
+LINKY_ROOT_VENV=""      # the virtualenv inside the root in chroot mode
+LINKY_ENV_PYTHONPATH="" # prepended to PYTHONPATH by linky_run, or ""
+LINKY_ENV_PYTEST_ADDOPTS=""  # prepended to PYTEST_ADDOPTS by linky_run, or ""
 
 linky_log() { printf '[linky-env] %s\n' "$*" >&2; }
+
+# Selects the environment that linky_env_provision and linky_run use: min or latest.
+linky_env_select() {
+  LINKY_ENV_PYTHONPATH=""
+  LINKY_ENV_PYTEST_ADDOPTS=""
+  case "$1" in
+    min)
+      LINKY_REQUIREMENTS=requirements_test.txt
+      LINKY_OVERRIDES=""
+      LINKY_HOST_VENV="$LINKY_CACHE_DIR/venv"
+      LINKY_ROOT_VENV=/opt/linky-venv ;;
+    latest)
+      LINKY_REQUIREMENTS=requirements_test_latest.txt
+      LINKY_OVERRIDES=requirements_test_latest_override.txt
+      if [ -f "$LINKY_REPO/$LINKY_OVERRIDES" ]; then
+        LINKY_ENV_PYTHONPATH="$LINKY_REPO/scripts/lib"
+        LINKY_ENV_PYTEST_ADDOPTS="-p phacc_compat"
+      else
+        LINKY_OVERRIDES=""
+      fi
+      LINKY_HOST_VENV="$LINKY_CACHE_DIR/venv-latest"
+      LINKY_ROOT_VENV=/opt/linky-venv-latest ;;
+    *) linky_log "unknown environment '$1' (LINKY_HA must be one of: $LINKY_ENVS)"; return 1 ;;
+  esac
+  LINKY_ENV=$1
+}
+linky_env_select "${LINKY_HA:-min}" || exit 1
 
 # Prints the path of a host Python >= LINKY_MIN_PYTHON, if there is one.
 _linky_find_host_python() {
@@ -41,7 +85,8 @@ _linky_find_host_python() {
 }
 
 _linky_requirements_hash() {
-  cat "$LINKY_REPO/requirements_test.txt" "$LINKY_REPO/scripts/lib/env.sh" | sha256sum | cut -c1-16
+  (cd "$LINKY_REPO" && cat "$LINKY_REQUIREMENTS" ${LINKY_OVERRIDES:+"$LINKY_OVERRIDES"} \
+    scripts/lib/env.sh) | sha256sum | cut -c1-16
 }
 
 _linky_bootstrap_root() {
@@ -87,8 +132,10 @@ exec chroot "$root" /usr/bin/env -i \
   HOME=/root PATH='"$LINKY_ROOT_VENV"'/bin:/usr/local/bin:/usr/bin:/bin \
   LANG=C.UTF-8 TZ="${TZ:-UTC}" CI="${CI:-}" TERM="${TERM:-dumb}" \
   PYTHONDONTWRITEBYTECODE=1 LINKY_IN_ROOT=1 LINKY_TEST_ARGS="${LINKY_TEST_ARGS:-}" \
+  PYTHONPATH="$LINKY_ENV_PYTHONPATH" PYTEST_ADDOPTS="$LINKY_ALL_PYTEST_ADDOPTS" \
   /bin/sh -c "cd \"$repo\" && exec \"\$@\"" sh "$@"'
-  _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
+  LINKY_ENV_PYTHONPATH=$LINKY_ENV_PYTHONPATH LINKY_ALL_PYTEST_ADDOPTS=$(_linky_pytest_addopts) \
+    _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
     bash -c "$inner" inner "$LINKY_ROOT" "$LINKY_REPO" "$shared_dir" "$@"
 }
 
@@ -97,21 +144,27 @@ exec chroot "$root" /usr/bin/env -i \
 # does not start with SIGINT ignored, as background commands of scripts otherwise do); on
 # SIGINT/SIGTERM/SIGHUP the job gets SIGINT first (Ctrl-C: Home Assistant and pytest stop
 # cleanly), then, if it is still there after 10 s, its namespace is killed (the kernel kills
-# every process in a PID namespace whose first process dies).
+# every process in a PID namespace whose first process dies). A stopped command returns
+# 128 + the signal's number (130, 143, 129) whatever its own status, so that callers that
+# go on after a failure (scripts/test) can tell an interruption from a failure.
 _linky_isolated() {
-  local pid rc
+  local pid rc signalled=""
   set -m
   "$@" <&0 &
   pid=$!
   set +m
   # shellcheck disable=SC2064
-  trap "_linky_stop $pid" INT TERM HUP
+  trap "signalled=130; _linky_stop $pid" INT
+  # shellcheck disable=SC2064
+  trap "signalled=143; _linky_stop $pid" TERM
+  # shellcheck disable=SC2064
+  trap "signalled=129; _linky_stop $pid" HUP
   while :; do
     wait "$pid" && rc=0 || rc=$?
     kill -0 "$pid" 2>/dev/null || break
   done
   trap - INT TERM HUP
-  return "$rc"
+  return "${signalled:-$rc}"
 }
 
 _linky_stop() {
@@ -125,53 +178,79 @@ _linky_stop() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# Provisions the environment (idempotent) and sets LINKY_MODE.
+# The pip commands that bring the virtualenv $1 (created first if missing) to the selected
+# environment's requirements, for `sh -c` in the checkout.
+_linky_install_commands() {
+  local venv=$1 python=$2
+  printf '%s\n' "set -e" \
+    "[ -x '$venv/bin/python' ] || '$python' -m venv '$venv'" \
+    "'$venv/bin/pip' install -q --disable-pip-version-check -r '$LINKY_REQUIREMENTS'"
+  if [ -n "$LINKY_OVERRIDES" ]; then
+    # pip reports the overridden pin as a conflict ("pytest-homeassistant-custom-component
+    # ... requires homeassistant==..."): that is the point of the override.
+    printf '%s\n' \
+      "echo '[linky-env] overriding pins with $LINKY_OVERRIDES (pip reports the conflict)' >&2" \
+      "'$venv/bin/pip' install -q --disable-pip-version-check -r '$LINKY_OVERRIDES'"
+  fi
+}
+
+# Provisions the selected environment (idempotent) and sets LINKY_MODE.
 linky_env_provision() {
   mkdir -p "$LINKY_CACHE_DIR"
   exec 9>"$LINKY_CACHE_DIR/.lock"
   flock 9
-  local host_python want have
+  local host_python want have start=$SECONDS
   want=$(_linky_requirements_hash)
   if host_python=$(_linky_find_host_python); then
     LINKY_MODE=host
-    linky_log "using host Python $host_python"
-    if [ ! -x "$LINKY_HOST_VENV/bin/python" ]; then
-      "$host_python" -m venv "$LINKY_HOST_VENV"
-    fi
+    linky_log "using host Python $host_python ($LINKY_ENV environment)"
     have=$(cat "$LINKY_HOST_VENV/.linky-req" 2>/dev/null || true)
+    [ -f "$LINKY_HOST_VENV/pyvenv.cfg" ] || have=""
     if [ "$want" != "$have" ]; then
-      linky_log "installing pinned test requirements"
-      "$LINKY_HOST_VENV/bin/pip" install -q --disable-pip-version-check -r "$LINKY_REPO/requirements_test.txt"
+      linky_log "installing pinned test requirements ($LINKY_REQUIREMENTS)"
+      (cd "$LINKY_REPO" && sh -c "$(_linky_install_commands "$LINKY_HOST_VENV" "$host_python")")
       echo "$want" >"$LINKY_HOST_VENV/.linky-req"
+      linky_log "$LINKY_ENV environment ready in $((SECONDS - start)) s"
     fi
   else
     LINKY_MODE=chroot
-    linky_log "no Python >= $LINKY_MIN_PYTHON on this machine: using a Debian sid root in $LINKY_ROOT"
+    linky_log "no Python >= $LINKY_MIN_PYTHON on this machine: using a Debian sid root in $LINKY_ROOT ($LINKY_ENV environment)"
     _linky_bootstrap_root
     have=$(cat "$LINKY_ROOT$LINKY_ROOT_VENV/.linky-req" 2>/dev/null || true)
+    [ -f "$LINKY_ROOT$LINKY_ROOT_VENV/pyvenv.cfg" ] || have=""
     if [ "$want" != "$have" ]; then
-      linky_log "installing pinned test requirements into the root (about 1 min)"
-      _linky_chroot_run sh -c "
-        set -e
-        [ -x $LINKY_ROOT_VENV/bin/python ] || python3.14 -m venv $LINKY_ROOT_VENV
-        $LINKY_ROOT_VENV/bin/pip install -q --disable-pip-version-check -r requirements_test.txt
+      linky_log "installing pinned test requirements ($LINKY_REQUIREMENTS) into the root (about 1 min)"
+      _linky_chroot_run sh -c "$(_linky_install_commands "$LINKY_ROOT_VENV" python3.14)
         echo $want > $LINKY_ROOT_VENV/.linky-req"
+      linky_log "$LINKY_ENV environment ready in $((SECONDS - start)) s"
     fi
   fi
   flock -u 9
   exec 9>&-
 }
 
+# The environment's PYTEST_ADDOPTS followed by the caller's.
+_linky_pytest_addopts() {
+  local opts="$LINKY_ENV_PYTEST_ADDOPTS ${PYTEST_ADDOPTS:-}"
+  opts=${opts# }; echo "${opts% }"
+}
+
 # Runs a command (looked up in the environment's PATH first) inside the environment.
 linky_run() {
   case "$LINKY_MODE" in
     host)
+      local pythonpath addopts
+      pythonpath="$LINKY_ENV_PYTHONPATH${PYTHONPATH:+:$PYTHONPATH}"
+      pythonpath=${pythonpath#:}
+      addopts=$(_linky_pytest_addopts)
       if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
         (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
+          PYTHONPATH="$pythonpath" PYTEST_ADDOPTS="$addopts" \
           _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
           --mount-proc "$@")
       else
-        (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 "$@")
+        (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
+          PYTHONPATH="$pythonpath" PYTEST_ADDOPTS="$addopts" "$@")
       fi ;;
     chroot)
       _linky_chroot_run "$@" ;;
