@@ -65,7 +65,8 @@ from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.energy.ledger import Resolution, SeriesLedger, WritePlan, plan_write
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.statistics import RecorderSink, statistic_id
-from custom_components.linky.sync.engine import MeterSync, RunResult, RunStatus, SyncOptions
+from custom_components.linky.sync.engine import MeterSync
+from custom_components.linky.sync.model import RunResult, RunStatus, SyncOptions
 from custom_components.linky.sync.state import SyncState
 
 MAX_RUNS = 60

@@ -33,6 +33,7 @@ from .runtime import (
     async_build_parts,
     async_remove_entry_data,
 )
+from .runtime.shedding import async_restore_when_setup_fails
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
 
@@ -66,10 +67,21 @@ def _consent(entry: ConfigEntry) -> ConsentToken:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bool:
-    """Set up a meter from a config entry."""
-    token = _consent(entry)
+    """Set up a meter from a config entry. When it cannot be, the loads its shedding left
+    shed at the last stop are put back all the same."""
     options = entry_options(entry)
     pdl: str = entry.data[CONF_PDL]
+    try:
+        return await _async_setup(hass, entry, options, pdl)
+    except Exception:
+        await async_restore_when_setup_fails(hass, entry, pdl, options)
+        raise
+
+
+async def _async_setup(
+    hass: HomeAssistant, entry: LinkyConfigEntry, options: LinkyOptions, pdl: str
+) -> bool:
+    token = _consent(entry)
     base_url: str = entry.data[CONF_BASE_URL]
     cap = options.meter.request_cap
     client = await async_create_client(hass, entry.data[CONF_TOKEN], base_url, cap=cap)

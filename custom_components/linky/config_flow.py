@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from ipaddress import ip_address
 from typing import Any
+from urllib.parse import urlsplit
 
 from homeassistant.config_entries import (
+    SOURCE_RECONFIGURE,
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
@@ -118,13 +121,41 @@ def _read_token(token: str, pdl: str | None = None) -> ConsentToken:
 
 
 def _read_base_url(user_input: Mapping[str, Any]) -> str:
-    """The submitted base URL without trailing slash; it must be an http(s) URL."""
+    """The submitted base URL without trailing slash. The token goes there: https only
+    (plain http only to this machine, for the emulator or a Conso API run beside it)."""
     url = str(user_input[SECTION_ADVANCED][CONF_BASE_URL]).strip().rstrip("/")
     try:
         cv.url(url)
     except vol.Invalid, ValueError:
         raise FormError("invalid_url") from None
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "https" and not _is_loopback(parts.hostname):
+        raise FormError("insecure_url")
     return url
+
+
+def _is_loopback(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _needs_confirmation(url: str) -> bool:
+    """Whether the token would leave this machine for another host than Conso API's."""
+    host = urlsplit(url).hostname
+    return not _is_loopback(host) and host != urlsplit(DEFAULT_BASE_URL).hostname
+
+
+def _without_token(user_input: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """What a form shows again: never the token (a secret goes to the browser once)."""
+    if user_input is None:
+        return None
+    return {key: value for key, value in user_input.items() if key != CONF_TOKEN}
 
 
 def _format_time(moment: datetime) -> str:
@@ -210,17 +241,50 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._base_url = _read_base_url(user_input)
                 self._token = str(user_input[CONF_TOKEN]).strip()
                 self._prms = _read_token(self._token).prms
-                if len(self._prms) == 1:
-                    await self._async_check_new_meter(self._prms[0])
             except FormError as err:
                 errors[err.field] = err.error
                 placeholders = err.placeholders
             else:
-                if len(self._prms) > 1:
-                    return await self.async_step_pdl()
-                return self._async_create_meter_entry(self._prms[0])
-        schema = self.add_suggested_values_to_schema(CONNECTION_SCHEMA, user_input)
+                if _needs_confirmation(self._base_url):
+                    return await self.async_step_confirm_url()
+                return await self._async_after_url()
+        schema = self.add_suggested_values_to_schema(CONNECTION_SCHEMA, _without_token(user_input))
         return self._show("user", schema, errors, placeholders)
+
+    async def async_step_confirm_url(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The API address is not Conso API's: say where the token would go before any
+        request is sent there."""
+        if user_input is not None:
+            if self.source == SOURCE_RECONFIGURE:
+                return await self._async_reconfigure_checked()
+            return await self._async_after_url()
+        return self.async_show_form(
+            step_id="confirm_url",
+            data_schema=vol.Schema({}),
+            description_placeholders={
+                "host": urlsplit(self._base_url).hostname or self._base_url,
+                "default_url": DEFAULT_BASE_URL,
+            },
+        )
+
+    async def _async_after_url(self) -> ConfigFlowResult:
+        """Check the only meter of the token, or let the user pick one."""
+        if len(self._prms) > 1:
+            return await self.async_step_pdl()
+        try:
+            await self._async_check_new_meter(self._prms[0])
+        except FormError as err:
+            return self._show(
+                "user",
+                self.add_suggested_values_to_schema(
+                    CONNECTION_SCHEMA, {SECTION_ADVANCED: {CONF_BASE_URL: self._base_url}}
+                ),
+                {err.field: err.error},
+                err.placeholders,
+            )
+        return self._async_create_meter_entry(self._prms[0])
 
     async def async_step_pdl(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """The token covers several meters: pick one (one entry per meter)."""
@@ -292,22 +356,46 @@ class LinkyConfigFlow(ConfigFlow, domain=DOMAIN):
         errors: dict[str, str] = {}
         placeholders: dict[str, str] = {CONF_PDL: entry.data[CONF_PDL]}
         if user_input is not None:
-            token = str(user_input[CONF_TOKEN]).strip()
+            self._token = str(user_input[CONF_TOKEN]).strip()
             try:
-                base_url = _read_base_url(user_input)
+                self._base_url = _read_base_url(user_input)
                 await self.async_set_unique_id(entry.data[CONF_PDL])
                 self._abort_if_unique_id_mismatch(
                     description_placeholders={CONF_PDL: entry.data[CONF_PDL]}
                 )
-                await self._async_check_entry_token(entry, token, base_url)
+                _read_token(self._token, entry.data[CONF_PDL])
             except FormError as err:
                 errors[err.field] = err.error
                 placeholders |= err.placeholders
             else:
-                return self._async_update_entry(entry, {CONF_TOKEN: token, CONF_BASE_URL: base_url})
-        suggested = user_input or {SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]}}
+                if self._base_url != entry.data[CONF_BASE_URL] and _needs_confirmation(
+                    self._base_url
+                ):
+                    return await self.async_step_confirm_url()
+                return await self._async_reconfigure_checked()
+        suggested = _without_token(user_input) or {
+            SECTION_ADVANCED: {CONF_BASE_URL: entry.data[CONF_BASE_URL]}
+        }
         schema = self.add_suggested_values_to_schema(CONNECTION_SCHEMA, suggested)
         return self._show("reconfigure", schema, errors, placeholders)
+
+    async def _async_reconfigure_checked(self) -> ConfigFlowResult:
+        """Check the new connection (one request), then save it."""
+        entry = self._get_reconfigure_entry()
+        try:
+            await self._async_check_entry_token(entry, self._token, self._base_url)
+        except FormError as err:
+            return self._show(
+                "reconfigure",
+                self.add_suggested_values_to_schema(
+                    CONNECTION_SCHEMA, {SECTION_ADVANCED: {CONF_BASE_URL: self._base_url}}
+                ),
+                {err.field: err.error},
+                {CONF_PDL: entry.data[CONF_PDL], **err.placeholders},
+            )
+        return self._async_update_entry(
+            entry, {CONF_TOKEN: self._token, CONF_BASE_URL: self._base_url}
+        )
 
     @callback
     def _async_update_entry(self, entry: ConfigEntry, updates: dict[str, Any]) -> ConfigFlowResult:

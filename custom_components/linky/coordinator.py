@@ -40,7 +40,8 @@ from .repairs import async_report_banned, async_set_consent_revoked, async_updat
 from .runtime.derived import DerivedPart
 from .runtime.store import entry_store
 from .statistics import RecorderSink
-from .sync.engine import MeterSync, RunResult, RunStatus, SyncOptions
+from .sync.engine import MeterSync
+from .sync.model import RunResult, RunStatus, SyncOptions
 from .sync.schedule import next_daily_run
 from .sync.state import ErrorInfo, SeriesState, SyncState
 

@@ -44,8 +44,11 @@ def _series_summary(state: SeriesState) -> dict[str, Any]:
         "daily_imported": state.daily_imported,
         "curve_available": state.curve_available,
         "floor": _iso(state.floor),
+        "floor_found_on": _iso(state.floor_on),
         "curve_floor": _iso(state.curve_floor),
+        "curve_floor_found_on": _iso(state.curve_floor_on),
         "given_up": len(state.given_up),
+        "days_with_bad_points": len(state.bad_points),
         "attempts": {day.isoformat(): count for day, count in sorted(state.attempts.items())},
     }
 
@@ -101,6 +104,7 @@ async def async_get_config_entry_diagnostics(
             "last_attempt": state.last_attempt,
             "last_success": state.last_success,
             "last_error": state.last_error.as_dict() if state.last_error else None,
+            "failures_in_a_row": state.failures,
             "backfill_pending": sync.backfill_pending() if sync is not None else None,
             "backfill_progress": data.backfill_progress,
             "stale": data.stale,

@@ -55,7 +55,7 @@ from .energy.tariffs import Bucket, Tariff, TariffError
 from .shedding.controller import ControllerConfig
 from .shedding.loads import Battery, Load
 from .shedding.signals import DEFAULT_PEAK_BUCKETS, PowerThreshold
-from .sync.engine import SyncOptions
+from .sync.model import SyncOptions
 
 OPTIONS_VERSION: Final = 2
 """The config entry minor version written by this version (see the module docstring)."""

@@ -34,6 +34,7 @@ from conso_emulator import (
     Fault,
 )
 from custom_components.linky.config_flow import SECTION_ADVANCED
+from custom_components.linky.conso import ConsoApiClient, ConsoApiConnectionError
 from custom_components.linky.const import (
     CONF_BASE_URL,
     CONF_DAILY_HISTORY_MONTHS,
@@ -1260,3 +1261,66 @@ async def test_tempo_source_url_checked_and_entities_saved(
     assert config_entry.options["tempo_url"] == "http://127.0.0.1:9/tempo/api"
     assert config_entry.options["tempo_entity"] == "sensor.rte_tempo_couleur_actuelle"
     assert "tempo_tomorrow_entity" not in config_entry.options
+
+
+# --- where the token goes -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url", ["http://conso.boris.sh/api", "http://192.168.1.20:8099/api", "ftp://127.0.0.1/api"]
+)
+async def test_token_never_sent_unencrypted_off_this_machine(
+    hass: HomeAssistant, emulator: Emulator, home_token: str, url: str
+) -> None:
+    """Plain http is refused unless the service runs on this machine: the token would
+    travel in clear text. Nothing is sent."""
+    result = await start_user_flow(hass)
+    result = await submit(hass, result, connection_input(home_token, url))
+    assert_form(
+        result, "user", {"base": "insecure_url" if url.startswith("http:") else "invalid_url"}
+    )
+    assert validation_requests(emulator) == 0
+
+
+async def test_another_host_is_confirmed_before_the_token_goes_there(
+    hass: HomeAssistant, home_token: str
+) -> None:
+    """A self-hosted address (not Conso API's) is shown, and only after the user confirms
+    is the one validation request sent there; the form never shows the token back."""
+    sent: list[str] = []
+
+    async def unreachable(client: ConsoApiClient, *args: Any, **kwargs: Any) -> Any:
+        sent.append(client._base_url)
+        raise ConsoApiConnectionError("nothing answers")
+
+    url = "https://conso.example.invalid/api"
+    with patch.object(ConsoApiClient, "daily_energy", unreachable):
+        result = await start_user_flow(hass)
+        result = await submit(hass, result, connection_input(home_token, url))
+        assert_form(result, "confirm_url")
+        assert result["description_placeholders"]["host"] == "conso.example.invalid"
+        assert sent == []
+
+        result = await submit(hass, result, {})
+    assert sent == [url]
+    assert_form(result, "user", {"base": "connection"})
+    suggested = {
+        key.schema: (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert suggested.get(CONF_TOKEN) is None
+
+
+async def test_the_token_is_never_shown_back_after_an_error(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """A refused token shows the form again without the token typed in it."""
+    forged = Emulator(secret=b"another secret").mint_token([HOME_PDL], issued_at=NOW)
+    result = await start_user_flow(hass)
+    result = await submit(hass, result, connection_input(forged, emulator_url))
+    assert_form(result, "user", {"base": "auth"})
+    suggested = {
+        key.schema: (key.description or {}).get("suggested_value")
+        for key in result["data_schema"].schema
+    }
+    assert suggested.get(CONF_TOKEN) is None

@@ -13,10 +13,16 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers.recorder import get_instance
 import pytest
+from pytest_homeassistant_custom_component.common import async_fire_time_changed
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from conso_emulator import HOME_PDL, PV_PDL, Emulator
 from custom_components.linky.const import (
@@ -316,3 +322,51 @@ async def test_production_revenue(
             truth, lambda d, _m, _t: Decimal("0.04") if d >= PRICE_CHANGE else Decimal("0.1")
         ),
     )
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_costs_come_back_after_a_database_reset(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    emulator: Emulator,
+    emulator_url: str,
+) -> None:
+    """The recorder loses every statistic (a database reset, HA's recovery from a corrupt
+    file) while the integration's ledgers remember them: at the next start the energy is
+    imported again and the costs are derived again, as exact as before."""
+    entry = meter_entry(emulator, emulator_url, HOME_PDL)
+    entry.add_to_hass(hass)
+    await options_flow(
+        hass,
+        entry,
+        "contract",
+        {"option": "base", "kva": "6"},
+        {**_base_period(date(2026, 1, 1), "0.2"), "earlier_public": False},
+    )
+    await setup_integration(hass, entry)
+    before = by_hour(await statistic_rows(hass, statistic_id(HOME_PDL, "consumption_cost")))
+    assert before
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    ids = [statistic_id(HOME_PDL, name) for name in ("consumption", "consumption_cost")]
+    get_instance(hass).async_clear_statistics(ids)
+    await async_wait_recording_done(hass)
+    assert await statistic_rows(hass, ids[1]) == []
+
+    coordinator = await setup_integration(hass, entry)
+    assert coordinator.next_run is not None
+    freezer.move_to(coordinator.next_run + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+
+    rows = await statistic_rows(hass, ids[1])
+    assert_sums_exact(rows, from_zero=True)
+    after = by_hour(rows)
+    # The hourly month moved on by a day meanwhile: its first day is now stored daily.
+    first = datetime.combine(FIRST_HOURLY, time(), PARIS)
+    moved = {hour for hour in before if first <= hour < first + timedelta(days=1)}
+    common = (set(after) & set(before)) - moved
+    assert common == set(before) - moved
+    for hour in common:
+        assert after[hour] == pytest.approx(before[hour], abs=1e-9)

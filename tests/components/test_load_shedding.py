@@ -7,16 +7,19 @@ Thresholds: 6 kVA, peak on at >= 5400 W and off at <= 4800 W, each held for 2 mi
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.config_entries import ConfigEntryState, ConfigSubentry
 from homeassistant.core import CoreState, HomeAssistant, ServiceCall
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
@@ -38,6 +41,7 @@ from custom_components.linky.const import (
     DOMAIN,
     SUBENTRY_LOAD,
 )
+from custom_components.linky.runtime import shedding as shedding_runtime
 from custom_components.linky.shedding.controller import EVENT_RESTORE, EVENT_SHED
 from custom_components.linky.shedding.loads import (
     Load,
@@ -153,6 +157,8 @@ class House:
         data = {key: value for key, value in call.data.items() if key != "entity_id"}
         self.calls.append((call.domain, call.service, entity_id, data))
         state, attributes = self.state(entity_id)
+        if state == "unavailable":  # as Home Assistant refuses to act on it
+            raise HomeAssistantError(f"{entity_id} is unavailable")
         match call.domain, call.service:
             case "climate", "set_hvac_mode":
                 state = data["hvac_mode"]
@@ -518,3 +524,115 @@ async def test_options_flow(hass: HomeAssistant, config_entry: MockConfigEntry) 
     result = await _menu(hass, config_entry, "self_consumption", {"pv_entity": "sensor.pv_energy"})
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert config_entry.options["pv_entity"] == "sensor.pv_energy"
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_a_load_unavailable_at_restore_time_is_restored_when_it_is_back(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_entry: MockConfigEntry
+) -> None:
+    """After a restart the thermostat is not back yet (Zigbee, ESPHome) when the peak has
+    ended: its restore fails, but it stays tracked and is restored once it is back."""
+    house = await House.create(hass, base_w=3300)
+    _configure(hass, config_entry, *LOADS)
+    shed = async_capture_events(hass, EVENT_SHED)
+    await _setup(hass, config_entry)
+    await _wait(hass, freezer, 180)
+    assert _shed_ids(shed) == [CLIMATE, SWITCH]
+    hass.set_state(CoreState.stopping)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    hass.set_state(CoreState.running)
+
+    house.set_base(500)  # the peak is over when Home Assistant comes back
+    hass.states.async_set(CLIMATE, "unavailable", {})
+    assert await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    shedding = config_entry.runtime_data.shedding
+    assert shedding is not None
+    await _wait(hass, freezer, 600)  # the power peak ends after its dwell: restores sent
+    assert shedding.controller.shed_entities == []
+    assert shedding.controller.restoring_entities == [CLIMATE]  # away: still tracked
+    assert house.state(SWITCH)[0] == "on"
+
+    hass.states.async_set(CLIMATE, "heat", {**INITIAL[CLIMATE][1], "preset_mode": "eco"})
+    await _wait(hass, freezer, 120)
+    assert house.state(CLIMATE)[1]["preset_mode"] == INITIAL[CLIMATE][1]["preset_mode"]
+    assert shedding.controller.restoring_entities == []
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_loads_are_restored_when_the_entry_cannot_be_set_up(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_entry: MockConfigEntry
+) -> None:
+    """Home Assistant stops during a peak (the loads stay shed, to be handled at the
+    restart), then the entry cannot be set up (its token expired meanwhile): the loads are
+    restored all the same."""
+    house = await House.create(hass, base_w=3300)
+    _configure(hass, config_entry, *LOADS)
+    await _setup(hass, config_entry)
+    await _wait(hass, freezer, 180)
+    hass.set_state(CoreState.stopping)
+    assert await hass.config_entries.async_unload(config_entry.entry_id)
+    hass.set_state(CoreState.running)
+    assert house.state(CLIMATE)[1]["preset_mode"] == "eco"
+
+    hass.config_entries.async_update_entry(
+        config_entry, data={**config_entry.data, "token": "not.a.token"}
+    )
+    assert not await hass.config_entries.async_setup(config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert config_entry.state is ConfigEntryState.SETUP_ERROR
+    for entity_id in (CLIMATE, WATER_HEATER):
+        assert house.state(entity_id) == INITIAL[entity_id]
+    assert house.state(SWITCH)[0] == "on"
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_a_hung_service_call_does_not_hold_shedding(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, config_entry: MockConfigEntry
+) -> None:
+    """A load's integration that never answers: its call gives up after the timeout and
+    the next load is shed all the same."""
+    house = await House.create(hass, base_w=3300)
+    call = shedding_runtime._async_call_service
+
+    async def hangs_on_the_thermostat(hass: HomeAssistant, service: Any) -> None:
+        if (service.domain, service.service) == ("climate", "set_preset_mode"):
+            await asyncio.Event().wait()  # never answers
+        await call(hass, service)
+
+    _configure(hass, config_entry, *LOADS)
+    shed = async_capture_events(hass, EVENT_SHED)
+    await _setup(hass, config_entry)
+    with (
+        patch.object(shedding_runtime, "_async_call_service", hangs_on_the_thermostat),
+        patch.object(shedding_runtime, "CALL_TIMEOUT", timedelta(seconds=0)),
+    ):
+        await _wait(hass, freezer, 180)
+    assert _shed_ids(shed)[:2] == [CLIMATE, SWITCH]
+    assert house.state(SWITCH)[0] == "off"
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_a_shed_is_saved_before_the_load_is_touched(
+    hass: HomeAssistant,
+    hass_storage: dict[str, Any],
+    freezer: FrozenDateTimeFactory,
+    config_entry: MockConfigEntry,
+) -> None:
+    """When the shed call of a load goes out, its saved state is already in storage: a
+    crash during the call cannot lose what to restore."""
+    await House.create(hass, base_w=3300)
+    call = shedding_runtime._async_call_service
+    stored_at_call: list[list[str]] = []
+
+    async def checking(hass: HomeAssistant, service: Any) -> None:
+        saved = hass_storage[f"linky.{config_entry.entry_id}.shedding"]["data"]
+        stored_at_call.append(sorted(saved["controller"]["shed"]))
+        await call(hass, service)
+
+    _configure(hass, config_entry, *LOADS)
+    with patch.object(shedding_runtime, "_async_call_service", checking):
+        await _setup(hass, config_entry)
+        await _wait(hass, freezer, 180)
+    assert stored_at_call[0] == [CLIMATE]
+    assert sorted(stored_at_call[-1], reverse=True) == [SWITCH, CLIMATE]

@@ -19,7 +19,7 @@ from .errors import (
     ErrorKind,
 )
 from .models import DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
-from .parsing import parse_daily, parse_error, parse_load_curve, parse_max_power
+from .parsing import LoadCurve, parse_daily, parse_error, parse_load_curve, parse_max_power
 from .planner import history_start, max_span_days, plan_requests
 from .token import (
     ConsentToken,
@@ -58,6 +58,7 @@ __all__ = [
     "ErrorKind",
     "ExpiredTokenError",
     "InvalidPdlError",
+    "LoadCurve",
     "MalformedTokenError",
     "MaxPower",
     "MeasureType",

@@ -16,9 +16,15 @@ import time
 import aiohttp
 
 from .budget import RequestBudget
-from .errors import ConsoApiConnectionError, ConsoApiRateLimitedError, ConsoApiRequestError
-from .models import DailyEnergy, EnergyInterval, MaxPower, MeasureType
-from .parsing import parse_daily, parse_error, parse_load_curve, parse_max_power
+from .errors import (
+    ConsoApiConnectionError,
+    ConsoApiError,
+    ConsoApiMalformedResponseError,
+    ConsoApiRateLimitedError,
+    ConsoApiRequestError,
+)
+from .models import DailyEnergy, MaxPower, MeasureType
+from .parsing import LoadCurve, parse_daily, parse_error, parse_load_curve, parse_max_power
 from .planner import max_span_days
 from .token import InvalidPdlError, is_valid_pdl
 
@@ -64,8 +70,9 @@ class ConsoApiClient:
 
     async def load_curve(
         self, pdl: str, start: date, end: date, *, production: bool = False
-    ) -> list[EnergyInterval]:
-        """Energy per load-curve interval for `[start, end)` (at most 7 days)."""
+    ) -> LoadCurve:
+        """Energy per load-curve interval for `[start, end)` (at most 7 days), with the
+        points that could not be read per day (`LoadCurve.bad_points`)."""
         measure = (
             MeasureType.PRODUCTION_LOAD_CURVE if production else MeasureType.CONSUMPTION_LOAD_CURVE
         )
@@ -83,8 +90,8 @@ class ConsoApiClient:
         pdl: str,
         start: date,
         end: date,
-        parse: Callable[[object], list[T]],
-    ) -> list[T]:
+        parse: Callable[[object], T],
+    ) -> T:
         """Validate the call, take it from the budget, send it and parse the answer."""
         if not is_valid_pdl(pdl):
             raise InvalidPdlError("A PDL (PRM) is exactly 14 digits")
@@ -141,7 +148,14 @@ class ConsoApiClient:
                 body: object = json.loads(text)
             except ValueError:
                 raise parse_error(status, text, content_type, secret=self._token) from None
-            return parse(body)
+            try:
+                return parse(body)
+            except ConsoApiError:
+                raise
+            except (ArithmeticError, LookupError, TypeError, ValueError, RecursionError) as err:
+                raise ConsoApiMalformedResponseError(
+                    f"Unreadable {measure} answer: {type(err).__name__}"
+                ) from err
 
         error = parse_error(status, text, content_type, secret=self._token)
         if isinstance(error, ConsoApiRateLimitedError):

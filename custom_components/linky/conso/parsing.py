@@ -48,6 +48,17 @@ _LEGACY_DEFAULT_STEP = "PT30M"
 _STEP_RE = re.compile(r"PT(\d{1,2})M")
 _STEPS = {minutes: timedelta(minutes=minutes) for minutes in (5, 10, 15, 20, 30, 60)}
 _MESSAGE_MAX = 300
+MAX_INTERVAL_WH = 1_000_000.0
+"""Above this, a load-curve point is not a reading (1 MWh in one interval: 2 MW for 30 min)."""
+
+
+class LoadCurve(list[EnergyInterval]):
+    """The intervals of a load curve, oldest first, and the points that could not be read
+    per local day (`bad_points`): a day with a bad point is never complete."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad_points: dict[date, int] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,57 +74,88 @@ class _Point:
 # --- measurements -------------------------------------------------------------------------
 
 
-def parse_load_curve(body: object) -> list[EnergyInterval]:
-    """Parse a load curve (average W per interval) into energy intervals, oldest first."""
-    intervals: list[EnergyInterval] = []
+def parse_load_curve(body: object) -> LoadCurve:
+    """Parse a load curve (average W per interval) into energy intervals, oldest first.
+
+    A point that cannot be read (no value, a negative or absurd one, an unknown step, an
+    unreadable timestamp, a timestamp that repeats or goes back) is skipped and counted in
+    `LoadCurve.bad_points` under its local day when it has one: that day is then not
+    complete, whatever the other points say.
+    """
+    curve = LoadCurve()
     previous_end: datetime | None = None
     for point in _points(body, unit="W"):
-        watts = _int_value(point.value)
-        step_text = point.step
-        if step_text is None and point.legacy:
-            step_text = _LEGACY_DEFAULT_STEP
-        minutes = _step_minutes(step_text)
-        step = _STEPS[minutes]
-        naive = _naive_label(point.label)
-        if (zone := _steady_zone(naive.date())) is not None:
-            # No offset change from an hour before this day to its end: a fixed offset.
-            end = naive.replace(tzinfo=zone)
-            if previous_end is not None and end <= previous_end:
-                raise _repeats(naive)
-            start = end - step
-        else:
-            end_utc = _resolve_after(naive, previous_end)
-            start, end = _fixed_paris(end_utc - step), _fixed_paris(end_utc)
-        previous_end = end
-        intervals.append(EnergyInterval(start, end, watts * minutes / 60))
-    return intervals
+        try:
+            naive = _naive_label(point.label)
+        except ConsoApiMalformedResponseError:
+            continue  # no day to blame: the hole it leaves makes its day incomplete
+        try:
+            interval = _interval(point, naive, previous_end)
+        except ConsoApiMalformedResponseError, OverflowError, ValueError:
+            day = (naive - timedelta(microseconds=1)).date()  # the label ends the interval
+            curve.bad_points[day] = curve.bad_points.get(day, 0) + 1
+            continue
+        previous_end = interval.end
+        curve.append(interval)
+    return curve
+
+
+def _interval(point: _Point, naive: datetime, previous_end: datetime | None) -> EnergyInterval:
+    """One load-curve point as an interval ending at its label (raises when unreadable)."""
+    watts = _int_value(point.value)
+    step_text = point.step
+    if step_text is None and point.legacy:
+        step_text = _LEGACY_DEFAULT_STEP
+    minutes = _step_minutes(step_text)
+    step = _STEPS[minutes]
+    if (zone := _steady_zone(naive.date())) is not None:
+        # No offset change from an hour before this day to its end: a fixed offset.
+        end = naive.replace(tzinfo=zone)
+        if previous_end is not None and end <= previous_end:
+            raise _repeats(naive)
+        start = end - step
+    else:
+        end_utc = _resolve_after(naive, previous_end)
+        start, end = _fixed_paris(end_utc - step), _fixed_paris(end_utc)
+    wh = watts * minutes / 60
+    if not wh <= MAX_INTERVAL_WH:
+        raise _malformed(f"value {watts} W at {naive} is not a meter reading")
+    return EnergyInterval(start, end, wh)
 
 
 def parse_daily(body: object) -> list[DailyEnergy]:
-    """Parse daily energy (Wh per local calendar day)."""
-    days: list[DailyEnergy] = []
-    seen: set[date] = set()
+    """Parse daily energy (Wh per local calendar day). A day whose point cannot be read, or
+    that appears twice, is left out (it is asked again later)."""
+    days: dict[date, DailyEnergy | None] = {}
     for point in _points(body, unit="Wh"):
-        day = _naive_label(point.label).date()
-        if day in seen:
-            raise _malformed(f"day {day} appears twice")
-        seen.add(day)
-        start = datetime.combine(day, time(), tzinfo=PARIS)
-        days.append(DailyEnergy(day=day, start=start, wh=_int_value(point.value)))
-    return days
+        try:
+            day = _naive_label(point.label).date()
+        except ConsoApiMalformedResponseError:
+            continue
+        try:
+            wh = _int_value(point.value)
+        except ConsoApiMalformedResponseError:
+            days[day] = None
+            continue
+        if day in days:
+            days[day] = None  # twice: neither can be trusted
+            continue
+        days[day] = DailyEnergy(day=day, start=datetime.combine(day, time(), tzinfo=PARIS), wh=wh)
+    return [value for value in days.values() if value is not None]
 
 
 def parse_max_power(body: object) -> list[MaxPower]:
-    """Parse daily maximum apparent power (VA) with the local instant it occurred."""
-    result: list[MaxPower] = []
-    seen: set[date] = set()
+    """Parse daily maximum apparent power (VA) with the local instant it occurred; a point
+    that cannot be read, or a day that appears twice, is left out."""
+    result: dict[date, MaxPower | None] = {}
     for point in _points(body, unit="VA"):
-        at = _naive_label(point.label).replace(tzinfo=PARIS)
-        if at.date() in seen:
-            raise _malformed(f"day {at.date()} appears twice")
-        seen.add(at.date())
-        result.append(MaxPower(day=at.date(), va=_int_value(point.value), at=at))
-    return result
+        try:
+            at = _naive_label(point.label).replace(tzinfo=PARIS)
+            va = _int_value(point.value)
+        except ConsoApiMalformedResponseError:
+            continue
+        result[at.date()] = None if at.date() in result else MaxPower(day=at.date(), va=va, at=at)
+    return [value for value in result.values() if value is not None]
 
 
 def _points(body: object, *, unit: str) -> list[_Point]:
@@ -168,9 +210,9 @@ def _legacy_point(item: object) -> _Point:
 
 def _int_value(value: object) -> int:
     """Parse a value: a string of digits (an int is accepted too)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**12:
         return value
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 12:
         return int(value)
     raise _malformed(f"unparseable value {value!r}")
 

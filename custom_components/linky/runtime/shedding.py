@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -53,10 +53,11 @@ from ..shedding.controller import (
     EVENT_SHED,
     Action,
     BatteryAction,
+    RestoreReason,
     ShedAction,
     SheddingController,
 )
-from ..shedding.loads import RawState
+from ..shedding.loads import RawState, ServiceCall
 from ..shedding.signals import (
     INACTIVE,
     PeakSignal,
@@ -71,6 +72,8 @@ from .store import entry_store
 from .tempo_source import TempoCoordinator
 
 STORE_NAME: Final = "shedding"
+CALL_TIMEOUT: Final = timedelta(seconds=15)
+RESTORE_PATIENCE: Final = timedelta(hours=1)
 SAVE_DELAY: Final = 10  # seconds, for detector-only changes (actions save at once)
 _OFFPEAK_BUCKETS: Final = frozenset({Bucket.HC, Bucket.BLUE_HC, Bucket.WHITE_HC, Bucket.RED_HC})
 _APPARENT_POWER_FACTORS: Final = {"VA": 1.0, "kVA": 1000.0}
@@ -168,8 +171,7 @@ class LoadShedding(Notifier):
         async with self._lock:
             now = dt_util.utcnow()
             self.peak = self._peak(now)
-            await self._async_execute(self.controller.resume(now, self.peak))
-            await self.store.async_save(self._data_to_save())
+            await self._async_save_then_execute(self.controller.resume(now, self.peak))
         if self.options.power_entity:
             self._unsubs.append(
                 async_track_state_change_event(
@@ -195,7 +197,7 @@ class LoadShedding(Notifier):
             self._task.cancel()
         async with self._lock:
             if not self.hass.is_stopping:
-                await self._async_execute(self.controller.restore_all(dt_util.utcnow()))
+                await self._async_save_then_execute(self.controller.restore_all(dt_util.utcnow()))
             await self.store.async_save(self._data_to_save())
 
     # --- entities -------------------------------------------------------------------------
@@ -208,9 +210,9 @@ class LoadShedding(Notifier):
     async def async_set_enabled(self, enabled: bool) -> None:
         """Enable or disable shedding; disabling restores every load at once."""
         async with self._lock:
-            actions = self.controller.set_enabled(enabled, dt_util.utcnow())
-            await self._async_execute(actions)
-            await self.store.async_save(self._data_to_save())
+            await self._async_save_then_execute(
+                self.controller.set_enabled(enabled, dt_util.utcnow())
+            )
         self._async_notify()
         if enabled:
             self.async_request_evaluation()
@@ -236,9 +238,8 @@ class LoadShedding(Notifier):
             actions = self.controller.step(
                 now, self.peak, self._read, self.power_w, offpeak=self._offpeak(now)
             )
-            await self._async_execute(actions)
             if actions:
-                await self.store.async_save(self._data_to_save())
+                await self._async_save_then_execute(actions)
             else:
                 self.store.async_delay_save(self._data_to_save, SAVE_DELAY)
             self._async_schedule(now)
@@ -321,32 +322,13 @@ class LoadShedding(Notifier):
             self._unsub_timer()
             self._unsub_timer = None
 
-    async def _async_execute(self, actions: Sequence[Action]) -> None:
-        """Run each action's service calls in order and fire its event."""
-        for action in actions:
-            calls = (action.call,) if isinstance(action, BatteryAction) else action.calls
-            for call in calls:
-                try:
-                    await self.hass.services.async_call(
-                        call.domain,
-                        call.service,
-                        {"entity_id": call.entity_id, **call.data},
-                        blocking=True,
-                    )
-                except Exception as err:  # one failing load must not stop the rest
-                    LOGGER.warning(
-                        "Load shedding of %s: %s.%s on %s failed: %s",
-                        self.pdl,
-                        call.domain,
-                        call.service,
-                        call.entity_id,
-                        err,
-                    )
-            if not isinstance(action, BatteryAction):
-                self.hass.bus.async_fire(
-                    EVENT_SHED if isinstance(action, ShedAction) else EVENT_RESTORE,
-                    {**action.event_payload(), "config_entry_id": self.entry.entry_id},
-                )
+    async def _async_save_then_execute(self, actions: Sequence[Action]) -> None:
+        """Save what the controller decided (a crash while acting then loses nothing: a
+        shed load is known as shed before it is), act, and save again."""
+        await self.store.async_save(self._data_to_save())
+        await async_execute(self.hass, self.entry.entry_id, self.pdl, actions)
+        if actions:
+            await self.store.async_save(self._data_to_save())
 
     @callback
     def _data_to_save(self) -> dict[str, Any]:
@@ -354,6 +336,90 @@ class LoadShedding(Notifier):
             "controller": self.controller.as_dict(),
             "detector": None if self.detector is None else self.detector.as_dict(),
         }
+
+
+async def _async_call_service(hass: HomeAssistant, call: ServiceCall) -> None:
+    await hass.services.async_call(
+        call.domain, call.service, {"entity_id": call.entity_id, **call.data}, blocking=True
+    )
+
+
+async def async_execute(
+    hass: HomeAssistant, entry_id: str, pdl: str, actions: Sequence[Action]
+) -> None:
+    """Run each action's service calls in order (each within `CALL_TIMEOUT`: a hung
+    integration must not hold shedding) and fire its event."""
+    for action in actions:
+        calls = (action.call,) if isinstance(action, BatteryAction) else action.calls
+        for call in calls:
+            try:
+                async with asyncio.timeout(CALL_TIMEOUT.total_seconds()):
+                    await _async_call_service(hass, call)
+            except Exception as err:  # one failing load must not stop the rest
+                LOGGER.warning(
+                    "Load shedding of %s: %s.%s on %s failed: %s",
+                    pdl,
+                    call.domain,
+                    call.service,
+                    call.entity_id,
+                    repr(err) if isinstance(err, TimeoutError) else err,
+                )
+        if not isinstance(action, BatteryAction):
+            hass.bus.async_fire(
+                EVENT_SHED if isinstance(action, ShedAction) else EVENT_RESTORE,
+                {**action.event_payload(), "config_entry_id": entry_id},
+            )
+
+
+async def async_restore_when_setup_fails(
+    hass: HomeAssistant, entry: ConfigEntry, pdl: str, options: LinkyOptions
+) -> None:
+    """The entry cannot be set up (an expired token, an error): put back the loads its
+    shedding left shed at the last stop, and keep restoring those not back yet, as the
+    running shedding would (for `RESTORE_PATIENCE` at most)."""
+    store = entry_store(hass, entry.entry_id, STORE_NAME)
+    saved = await store.async_load()
+    settings = options.shedding
+    if not saved or settings is None:
+        return
+    try:
+        controller = SheddingController.from_dict(
+            saved["controller"], settings.loads, settings.batteries, settings.controller_config
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        LOGGER.warning("Saved load-shedding state of %s is unreadable: %s", pdl, err)
+        return
+    if not controller.shed_entities and not controller.restoring_entities:
+        return
+
+    def read(entity_id: str) -> RawState | None:
+        state = hass.states.get(entity_id)
+        return None if state is None else (state.state, state.attributes)
+
+    async def save_then_execute(actions: Sequence[Action]) -> None:
+        await store.async_save({**saved, "controller": controller.as_dict()})
+        await async_execute(hass, entry.entry_id, pdl, actions)
+        await store.async_save({**saved, "controller": controller.as_dict()})
+
+    async def restore(_hass: HomeAssistant) -> None:
+        started = dt_util.utcnow()
+        LOGGER.warning("%s could not be set up: restoring the loads it had shed", entry.title)
+        await save_then_execute(controller.restore_all(started, RestoreReason.RESTART))
+        unsub: CALLBACK_TYPE | None = None
+
+        async def retry(now: datetime) -> None:
+            await save_then_execute(controller.step(now, INACTIVE, read))
+            if unsub is not None and (
+                not controller.restoring_entities or now - started > RESTORE_PATIENCE
+            ):
+                unsub()
+
+        if controller.restoring_entities:
+            unsub = async_track_time_interval(
+                hass, retry, settings.step_interval, cancel_on_shutdown=True
+            )
+
+    async_at_started(hass, restore)
 
 
 def async_create_shedding(

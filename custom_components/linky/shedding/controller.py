@@ -48,6 +48,7 @@ from .loads import (
     LoadKind,
     ServiceCall,
     StateReader,
+    is_restored,
     restore_calls,
     shed_calls,
     snapshot,
@@ -67,6 +68,7 @@ class RestoreReason(StrEnum):
     DISABLED = "disabled"
     RESTART = "restart"
     REMOVED = "removed"
+    RETRY = "retry"  # the load did not come back (unavailable, the call failed): again
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +151,16 @@ class _Shed:
     shed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class _Restoring:
+    """A load whose restore was sent but not seen yet: restored again until it shows its
+    saved state (the entity may be unavailable after a restart, or the call may fail)."""
+
+    kind: LoadKind
+    saved_state: Mapping[str, Any]
+    sent_at: datetime
+
+
 # --------------------------------------------------------------------------------------------
 # Controller
 
@@ -170,6 +182,7 @@ class SheddingController:
         self.config = config or ControllerConfig()
         self.enabled = True
         self._shed: dict[str, _Shed] = {}
+        self._restoring: dict[str, _Restoring] = {}
         self._cooldown_until: dict[str, datetime] = {}
         self._battery_modes: dict[str, BatteryMode] = {}
         self._last_change: datetime | None = None
@@ -183,6 +196,11 @@ class SheddingController:
     def shed_entities(self) -> list[str]:
         """The shed entity ids, in priority order (no longer configured ones first)."""
         return sorted(self._shed, key=self._rank)
+
+    @property
+    def restoring_entities(self) -> list[str]:
+        """Loads restored but not seen back yet (they are restored again until they are)."""
+        return sorted(self._restoring)
 
     def saved_state(self, entity_id: str) -> Mapping[str, Any] | None:
         """The state a shed load will be restored to (None: not shed)."""
@@ -203,7 +221,8 @@ class SheddingController:
         actions: list[Action] = []
         if not self.enabled:
             return actions
-        actions += self._restore_unconfigured()
+        actions += self._check_restores(now, read)
+        actions += self._restore_unconfigured(now)
         actions += self._restore_overdue(now)
         actions += self._drive_batteries(
             BatteryMode.DISCHARGE
@@ -230,7 +249,7 @@ class SheddingController:
         self._battery_modes.clear()  # sent again at the next step
         if not self.enabled or not peak.active:
             return list(self.restore_all(now, RestoreReason.RESTART))
-        actions: list[Action] = [*self._restore_unconfigured(), *self._restore_overdue(now)]
+        actions: list[Action] = [*self._restore_unconfigured(now), *self._restore_overdue(now)]
         for entity_id in self.shed_entities:
             load = self._load(entity_id)
             saved = self._shed[entity_id].saved_state
@@ -248,7 +267,7 @@ class SheddingController:
         _check_aware(now)
         actions = []
         for entity_id in reversed(self.shed_entities):
-            actions.append(self._restore(entity_id, reason))
+            actions.append(self._restore(entity_id, reason, now))
         self._last_change = now if actions else self._last_change
         return actions
 
@@ -258,7 +277,18 @@ class SheddingController:
         self.enabled = enabled
         if enabled:
             return []
-        actions: list[Action] = [*self.restore_all(now)]
+        pending = [  # restored before, not seen back yet: a last try, then they are let go
+            RestoreAction(
+                entity_id,
+                item.saved_state,
+                tuple(restore_calls(item.kind, entity_id, item.saved_state)),
+                self.level,
+                RestoreReason.DISABLED,
+            )
+            for entity_id, item in self._restoring.items()
+        ]
+        actions: list[Action] = [*self.restore_all(now), *pending]
+        self._restoring.clear()
         actions += self._drive_batteries(BatteryMode.IDLE)
         return actions
 
@@ -276,6 +306,14 @@ class SheddingController:
                     "shed_at": shed.shed_at.isoformat(),
                 }
                 for entity_id, shed in self._shed.items()
+            },
+            "restoring": {
+                entity_id: {
+                    "kind": pending.kind.value,
+                    "saved_state": dict(pending.saved_state),
+                    "sent_at": pending.sent_at.isoformat(),
+                }
+                for entity_id, pending in self._restoring.items()
             },
             "cooldown_until": {
                 entity_id: until.isoformat() for entity_id, until in self._cooldown_until.items()
@@ -302,6 +340,12 @@ class SheddingController:
                 LoadKind(item["kind"]), dict(item["saved_state"]), parse_instant(item["shed_at"])
             )
             for entity_id, item in data["shed"].items()
+        }
+        controller._restoring = {
+            entity_id: _Restoring(
+                LoadKind(item["kind"]), dict(item["saved_state"]), parse_instant(item["sent_at"])
+            )
+            for entity_id, item in (data.get("restoring") or {}).items()
         }
         controller._cooldown_until = {
             entity_id: parse_instant(until) for entity_id, until in data["cooldown_until"].items()
@@ -367,11 +411,11 @@ class SheddingController:
                 and power_w + load.power_w >= limit
             ):
                 return None
-        return self._restore(entity_id, RestoreReason.PEAK_END)
+        return self._restore(entity_id, RestoreReason.PEAK_END, now)
 
-    def _restore_unconfigured(self) -> list[RestoreAction]:
+    def _restore_unconfigured(self, now: datetime) -> list[RestoreAction]:
         return [
-            self._restore(entity_id, RestoreReason.REMOVED)
+            self._restore(entity_id, RestoreReason.REMOVED, now)
             for entity_id in self.shed_entities
             if self._load(entity_id) is None
         ]
@@ -381,14 +425,37 @@ class SheddingController:
         for load in reversed(self.loads):
             shed = self._shed.get(load.entity_id)
             if shed is not None and now - shed.shed_at >= load.max_shed:
-                actions.append(self._restore(load.entity_id, RestoreReason.MAX_SHED))
+                actions.append(self._restore(load.entity_id, RestoreReason.MAX_SHED, now))
                 self._cooldown_until[load.entity_id] = now + load.cooldown
         return actions
 
-    def _restore(self, entity_id: str, reason: RestoreReason) -> RestoreAction:
+    def _restore(self, entity_id: str, reason: RestoreReason, now: datetime) -> RestoreAction:
         shed = self._shed.pop(entity_id)
+        self._restoring[entity_id] = _Restoring(shed.kind, shed.saved_state, now)
         calls = restore_calls(shed.kind, entity_id, shed.saved_state)
         return RestoreAction(entity_id, shed.saved_state, tuple(calls), self.level, reason)
+
+    def _check_restores(self, now: datetime, read: StateReader) -> list[RestoreAction]:
+        """Forget the restored loads seen back; restore again, once a step, those that show
+        another state (an unavailable one is waited for: it is restored when it is back)."""
+        actions = []
+        for entity_id, pending in list(self._restoring.items()):
+            restored = is_restored(pending.kind, pending.saved_state, read(entity_id))
+            if restored:
+                del self._restoring[entity_id]
+            elif restored is False and now - pending.sent_at >= self.config.step_interval:
+                self._restoring[entity_id] = _Restoring(pending.kind, pending.saved_state, now)
+                calls = restore_calls(pending.kind, entity_id, pending.saved_state)
+                actions.append(
+                    RestoreAction(
+                        entity_id,
+                        pending.saved_state,
+                        tuple(calls),
+                        self.level,
+                        RestoreReason.RETRY,
+                    )
+                )
+        return actions
 
     def _drive_batteries(self, mode: BatteryMode) -> list[BatteryAction]:
         actions = []

@@ -273,3 +273,22 @@ def restore_calls(kind: LoadKind, entity_id: str, saved: Mapping[str, Any]) -> l
                     )
                 )
             return calls
+
+
+def is_restored(kind: LoadKind, saved: Mapping[str, Any], raw: RawState | None) -> bool | None:
+    """Whether the entity shows what `restore_calls` put back (None: unavailable, cannot
+    tell). Only what the calls set is compared: a preset sets its own temperature."""
+    current = snapshot(kind, raw)
+    if current is None:
+        return None
+    if current["state"] != saved["state"]:
+        return False
+    if kind is LoadKind.SWITCH or saved["state"] == "off":
+        return True
+    names: tuple[str, ...] = _WATER_HEATER_ATTRIBUTES
+    if kind is LoadKind.CLIMATE:
+        preset = saved.get("preset_mode")
+        if preset not in _NO_PRESET:
+            return bool(current.get("preset_mode") == preset)
+        names = ("temperature", "target_temp_low", "target_temp_high")
+    return all(current.get(name) == saved[name] for name in names if saved.get(name) is not None)

@@ -251,15 +251,17 @@ class PowerPeakDetector:
 
         Off: a reading >= `on_w` starts a crossing; the peak starts once readings stayed
         >= `on_w` for `dwell`. On: symmetric with `<= off_w`. A reading between the two
-        thresholds cancels a crossing. An unavailable reading cancels a crossing and keeps
-        the state: no decision without data.
+        thresholds cancels a crossing. An unavailable reading never starts a peak, and ends
+        one after the dwell like a low reading: a sensor that went away must not keep loads
+        off.
         """
         if now.tzinfo is None:
             raise ValueError(f"naive instant {now}")
         active = self._signal.active
-        crossing = power_w is not None and (
-            power_w <= self.threshold.off_w if active else power_w >= self.threshold.on_w
-        )
+        if power_w is None:
+            crossing = active
+        else:
+            crossing = power_w <= self.threshold.off_w if active else power_w >= self.threshold.on_w
         if not crossing:
             self._crossed_at = None
             return self._signal

@@ -22,28 +22,35 @@ Errors end the run with an outcome (`RunStatus`) chosen from the error's kind (`
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from enum import StrEnum
-from typing import Protocol
 
 from ..atomic import AtomicSteps
 from ..conso.errors import (
     BudgetExhaustedError,
     ConsoApiError,
     ConsoApiHistoryLimitError,
+    ConsoApiMalformedResponseError,
     ConsoApiNoDataError,
     ConsoApiRateLimitedError,
-    ErrorKind,
 )
-from ..conso.models import DailyEnergy, DateRange, EnergyInterval, MaxPower, MeasureType
+from ..conso.models import DailyEnergy, DateRange, MaxPower, MeasureType
+from ..conso.parsing import LoadCurve
 from ..conso.planner import minus_months, plan_requests
-from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
+from ..const import SERIES_PRODUCTION
 from ..energy.hourly import complete_day_hours, split_by_local_day
 from ..energy.ledger import DayData, WritePlan, plan_write
 from ..localtime import local_date
-from .gaps import RECENT_DAYS, GapPlanner, HistoryDepth
+from .gaps import RECENT_DAYS, GapPlanner
+from .model import (
+    OUTCOMES,
+    ConsoClient,
+    RunResult,
+    RunStatus,
+    StatisticsSink,
+    SyncOptions,
+)
 from .state import ErrorInfo, SeriesState, SyncState
 
 MAX_GAP_ATTEMPTS = 3
@@ -53,90 +60,6 @@ EMPTY_WINDOWS_FLOOR = 2
 """Old load-curve windows in a row that answer nothing before the curve is deemed not
 recorded then (hourly collection enabled later): older days stay daily."""
 EMPTY_WINDOWS_MIN_AGE = timedelta(days=30)
-
-
-class StatisticsSink(Protocol):
-    """Where write plans go (Home Assistant's recorder in production, a dict in tests)."""
-
-    async def async_write(self, series: str, plan: WritePlan) -> None:
-        """Apply the plan's adjustments, then its rows."""
-
-
-class ConsoClient(Protocol):
-    """What the engine asks of the Conso API client (`conso.ConsoApiClient`)."""
-
-    async def daily_energy(
-        self, pdl: str, start: date, end: date, *, production: bool = False
-    ) -> list[DailyEnergy]:
-        """Energy per local day of [start, end)."""
-
-    async def load_curve(
-        self, pdl: str, start: date, end: date, *, production: bool = False
-    ) -> list[EnergyInterval]:
-        """Energy per load-curve interval of [start, end)."""
-
-    async def max_power(self, pdl: str, start: date, end: date) -> list[MaxPower]:
-        """Daily maximum apparent power of [start, end)."""
-
-
-class RunStatus(StrEnum):
-    """How a run ended."""
-
-    OK = "ok"
-    BUDGET = "budget"  # local budget exhausted or server rate limit: retry at `retry_at`
-    BANNED = "banned"
-    AUTH = "auth"  # token rejected: reauthentication needed
-    NO_CONSENT = "no_consent"
-    FAILED = "failed"  # server/connection/other error: one retry later today
-
-
-OUTCOMES: Mapping[ErrorKind, RunStatus] = {
-    ErrorKind.BUDGET_EXHAUSTED: RunStatus.BUDGET,
-    ErrorKind.RATE_LIMITED: RunStatus.BUDGET,
-    ErrorKind.BANNED: RunStatus.BANNED,
-    ErrorKind.AUTH: RunStatus.AUTH,
-    ErrorKind.NO_CONSENT: RunStatus.NO_CONSENT,
-}
-"""The outcome of a run that an error ends (any other kind: FAILED). "No data" and "history
-limit" answers never end a run: the steps handle them."""
-
-
-@dataclass(slots=True)
-class RunResult:
-    """Outcome of one run."""
-
-    status: RunStatus
-    requests: int = 0
-    retry_at: datetime | None = None
-    error: ConsoApiError | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SyncOptions:
-    """What to synchronise for one meter."""
-
-    pdl: str
-    production_pdl: str | None = None  # None: production is not imported
-    daily_history_months: int = 36
-    hourly_history_months: int = 24
-
-    @property
-    def series(self) -> tuple[str, ...]:
-        """The statistics this meter feeds."""
-        if self.production_pdl is None:
-            return (SERIES_CONSUMPTION,)
-        return (SERIES_CONSUMPTION, SERIES_PRODUCTION)
-
-    @property
-    def depth(self) -> HistoryDepth:
-        """How far back the history goes."""
-        return HistoryDepth(self.daily_history_months, self.hourly_history_months)
-
-    def pdl_of(self, series: str) -> str:
-        """The PDL a series is read from."""
-        if series == SERIES_PRODUCTION and self.production_pdl:
-            return self.production_pdl
-        return self.pdl
 
 
 class _StopRun(Exception):
@@ -252,12 +175,13 @@ class MeterSync:
         return self.state.series_state(series)
 
     async def _call[T](self, call: Callable[[], Awaitable[T]]) -> T:
-        """Send one request; "no data" and "history limit" answers go back to the step,
-        every other error ends the run with its outcome."""
+        """Send one request; "no data", "history limit" and unreadable answers go back to
+        the step (they concern its range only), every other error ends the run with its
+        outcome."""
         try:
             self._requests += 1
             return await call()
-        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
+        except ConsoApiNoDataError, ConsoApiHistoryLimitError, ConsoApiMalformedResponseError:
             raise
         except ConsoApiError as err:
             retry_at = None
@@ -277,7 +201,7 @@ class MeterSync:
             lambda: self.client.daily_energy(pdl, rng.start, rng.end, production=production)
         )
 
-    async def _curve(self, series: str, rng: DateRange) -> list[EnergyInterval]:
+    async def _curve(self, series: str, rng: DateRange) -> LoadCurve:
         pdl, production = self.options.pdl_of(series), series == SERIES_PRODUCTION
         return await self._call(
             lambda: self.client.load_curve(pdl, rng.start, rng.end, production=production)
@@ -300,18 +224,39 @@ class MeterSync:
     async def _store_daily(self, series: str, values: Sequence[DailyEnergy]) -> None:
         await self._store(series, [DayData.daily(v.day, float(v.wh)) for v in values])
 
-    async def _store_curve(self, series: str, intervals: Sequence[EnergyInterval]) -> set[date]:
-        """Store every complete day of a curve; returns the days that were complete."""
+    async def _store_curve(self, series: str, curve: LoadCurve) -> tuple[set[date], set[date]]:
+        """Store every complete day of a curve hour by hour; returns (the complete days, the
+        days it had only part of or unreadable points for: they fall back to daily values)."""
+        state = self._series(series)
         complete: dict[date, DayData] = {}
-        for day, day_intervals in split_by_local_day(intervals).items():
-            if (hours := complete_day_hours(day, day_intervals)) is not None:
+        partial = set(curve.bad_points)
+        for day, day_intervals in split_by_local_day(curve).items():
+            hours = complete_day_hours(day, day_intervals)
+            if hours is None or day in curve.bad_points:
+                partial.add(day)
+            else:
                 complete[day] = DayData.hourly(day, hours)
         await self._store(series, complete.values())
-        state = self._series(series)
         for day in complete:
             state.attempts.pop(day, None)
             state.tried_on.pop(day, None)
-        return set(complete)
+            state.given_up.pop(day, None)
+            state.bad_points.pop(day, None)
+        state.bad_points.update(curve.bad_points)
+        return set(complete), partial
+
+    async def _fallback_to_daily(self, series: str, days: Iterable[date]) -> None:
+        """Store the daily value of the days not stored at all (a partial curve, a day given
+        up): one request for all of them. Such a day is still completed hour by hour when
+        its load curve comes (an HOURLY day replaces a DAILY one, never the reverse)."""
+        state = self._series(series)
+        missing = sorted(day for day in days if not state.has_day(day) and day < self.today)
+        if not missing:
+            return
+        end = missing[-1] + timedelta(days=1)
+        start = max(missing[0], end - timedelta(days=365), self.planner.daily_horizon(state))
+        if start < end:
+            await self._fetch_daily_range(series, DateRange(start, end), set_floor=False)
 
     # --- steps ------------------------------------------------------------------------------
 
@@ -325,27 +270,36 @@ class MeterSync:
                 break
         self._series(series).daily_imported = True
 
-    async def _fetch_daily_range(self, series: str, rng: DateRange) -> bool:
-        """Fetch and store daily values; False when older data cannot exist."""
+    async def _fetch_daily_range(
+        self, series: str, rng: DateRange, *, set_floor: bool = True
+    ) -> bool:
+        """Fetch and store daily values; False when older data cannot exist (the API gave
+        its documented history limit: the meter's activation, or its history depth) or no
+        older range should be asked in this run."""
         state = self._series(series)
         try:
             values = await self._daily(series, rng)
-        except ConsoApiNoDataError:
-            if rng.end < self.today - timedelta(days=RECENT_DAYS):
-                state.floor = max(state.floor or rng.end, rng.end)
-                return False
-            return True
+        except ConsoApiNoDataError, ConsoApiMalformedResponseError:
+            # Nothing (or nothing readable) for the range: not a limit (Enedis has holes and
+            # outages); its days stay gaps, asked again on other days.
+            return rng.end >= self.today - timedelta(days=RECENT_DAYS)
         except ConsoApiHistoryLimitError:
-            # The limit (e.g. the meter's activation) lies inside the range: bisect, newer
-            # half first (a dozen requests at most, once in a meter's life).
+            # The limit lies inside the range: bisect, newer half first (a dozen requests
+            # at most, once in a while).
             if rng.days <= 1:
-                state.floor = max(state.floor or rng.end, rng.end)
+                if set_floor:
+                    state.floor = max(state.floor or rng.end, rng.end)
+                    state.floor_on = self.today
                 return False
             middle = rng.start + timedelta(days=rng.days // 2)
-            if not await self._fetch_daily_range(series, DateRange(middle, rng.end)):
+            newer = DateRange(middle, rng.end)
+            if not await self._fetch_daily_range(series, newer, set_floor=set_floor):
                 return False
-            return await self._fetch_daily_range(series, DateRange(rng.start, middle))
+            older = DateRange(rng.start, middle)
+            return await self._fetch_daily_range(series, older, set_floor=set_floor)
         await self._store_daily(series, values)
+        if values and state.floor is not None and min(v.day for v in values) < state.floor:
+            state.floor = state.floor_on = None  # there are values below: no floor there
         return True
 
     async def _refresh_recent(self, series: str) -> None:
@@ -355,8 +309,12 @@ class MeterSync:
             await self._fetch_daily_range(series, rng)
             return
         try:
-            intervals = await self._curve(series, rng)
+            curve = await self._curve(series, rng)
         except ConsoApiHistoryLimitError:
+            await self._fetch_daily_range(series, rng)
+            return
+        except ConsoApiMalformedResponseError as err:
+            self.state.last_error = ErrorInfo.of(err, self._now())
             await self._fetch_daily_range(series, rng)
             return
         except ConsoApiNoDataError:
@@ -370,8 +328,10 @@ class MeterSync:
                 await self._store_daily(series, values)
             return
         state.curve_available = True
-        await self._store_curve(series, intervals)
-        # Days the curve missed are healed by the gap logic, or stored daily as a fallback.
+        _, partial = await self._store_curve(series, curve)
+        # Days the curve had only part of get their daily value meanwhile; days it missed
+        # are healed by the gap logic.
+        await self._fallback_to_daily(series, partial)
 
     async def _refresh_max_power(self) -> None:
         rng = DateRange(self.today - timedelta(days=RECENT_DAYS), self.today)
@@ -418,21 +378,35 @@ class MeterSync:
         empty_windows = 0
         while self._budget_allows_backfill() and (window := self._next_window(series, tried)):
             tried |= window.days
+            partial: set[date] = set()
             if not window.hourly:
                 got = await self._fetch_daily_window(series, window)
             else:
                 try:
-                    got = await self._store_curve(series, await self._curve(series, window.range))
-                except ConsoApiNoDataError:
+                    got, partial = await self._store_curve(
+                        series, await self._curve(series, window.range)
+                    )
+                except ConsoApiNoDataError, ConsoApiMalformedResponseError:
                     got = set()
                 except ConsoApiHistoryLimitError:
-                    state.curve_floor = max(state.curve_floor or window.range.end, window.range.end)
+                    self._set_curve_floor(state, window.range.end)
                     continue
-                empty_windows = 0 if got else empty_windows + 1
+                if got and state.curve_floor and window.range.start < state.curve_floor:
+                    state.curve_floor = state.curve_floor_on = None  # there is a curve below
+                empty_windows = 0 if got or partial else empty_windows + 1
                 if empty_windows >= EMPTY_WINDOWS_FLOOR and self._is_old(window.range.end):
-                    state.curve_floor = max(state.curve_floor or window.range.end, window.range.end)
+                    # Old windows answer nothing: the curve was probably not recorded then
+                    # (hourly collection enabled later). Checked again in a month.
+                    self._set_curve_floor(state, window.range.end)
                     continue
-            self._count_failures(state, window.days - got)
+            given_up = self._count_failures(state, window.days - got)
+            if partial or given_up:
+                await self._fallback_to_daily(series, partial | given_up)
+
+    def _set_curve_floor(self, state: SeriesState, day: date) -> None:
+        if state.curve_floor is not None and self.planner.holds(state.curve_floor_on):
+            day = max(day, state.curve_floor)  # the floor in force: it only rises
+        state.curve_floor, state.curve_floor_on = day, self.today
 
     def _is_old(self, day: date) -> bool:
         return day < self.today - EMPTY_WINDOWS_MIN_AGE
@@ -444,13 +418,20 @@ class MeterSync:
         await self._fetch_daily_range(series, window.range)
         return {day for day in window.days if state.has_day(day)} - before
 
-    def _count_failures(self, state: SeriesState, missed: set[date]) -> None:
+    def _count_failures(self, state: SeriesState, missed: set[date]) -> set[date]:
         """Count one more attempt for the gap days a window did not bring; give them up
-        after `MAX_GAP_ATTEMPTS` (they are tried again on another day until then)."""
+        after `MAX_GAP_ATTEMPTS` (they are tried again on another day until then), or at
+        once when a day given up before fails its re-check. Returns the days given up."""
+        given_up: set[date] = set()
         for day in missed:
-            state.attempts[day] = state.attempts.get(day, 0) + 1
             state.tried_on[day] = self.today
-            if state.attempts[day] >= MAX_GAP_ATTEMPTS:
-                state.given_up.add(day)
+            attempts = state.attempts.get(day, 0) + 1
+            if day in state.given_up:  # a re-check: one failure gives it up again
+                attempts = MAX_GAP_ATTEMPTS
+            state.attempts[day] = attempts
+            if attempts >= MAX_GAP_ATTEMPTS:
+                state.given_up[day] = self.today
                 state.attempts.pop(day, None)
                 state.tried_on.pop(day, None)
+                given_up.add(day)
+        return given_up

@@ -4,8 +4,9 @@ Two horizons bound what a meter can have: the *hourly* horizon (the load curve i
 months, less when the user asked for less, and never before a known floor: the meter's
 activation or the day hourly collection started) and the *daily* one (36 months). A day is
 *done* when nothing more can be fetched for it: stored hour by hour, stored at all outside
-the hourly horizon, before a floor, or given up after repeated attempts. Every other day of
-the horizons is a *gap*: back-fill, late publications and holes are all the same thing.
+the hourly horizon, before a floor, or given up after repeated attempts (floors and given-up
+days are checked again after `RECHECK_DAYS`). Every other day of the horizons is a *gap*:
+back-fill, late publications and holes are all the same thing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from .state import SeriesState
 
 RECENT_DAYS = 7
 """The daily refresh re-reads this many days; back-fill leaves them to it."""
+RECHECK_DAYS = 30
+"""A floor, or a day given up, is checked again after this many days: a floor found from
+answers that were only transient, or a load curve published very late, is not lost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,8 +59,11 @@ class GapPlanner:
             minus_months(self.today, self.depth.hourly_months),
             history_start(MeasureType.CONSUMPTION_LOAD_CURVE, self.today),
         )
-        for floor in (state.floor, state.curve_floor):
-            if floor is not None:
+        for floor, found_on in (
+            (state.floor, state.floor_on),
+            (state.curve_floor, state.curve_floor_on),
+        ):
+            if floor is not None and self.holds(found_on):
                 horizon = max(horizon, floor)
         return horizon
 
@@ -66,16 +73,24 @@ class GapPlanner:
             minus_months(self.today, self.depth.daily_months),
             history_start(MeasureType.CONSUMPTION_DAILY, self.today),
         )
-        return max(horizon, state.floor) if state.floor else horizon
+        if state.floor is not None and self.holds(state.floor_on):
+            return max(horizon, state.floor)
+        return horizon
+
+    def holds(self, found_on: date | None) -> bool:
+        """Whether what was found on `found_on` (a floor, a day given up) still holds: it is
+        checked again after `RECHECK_DAYS`."""
+        return found_on is not None and (self.today - found_on).days < RECHECK_DAYS
 
     def is_done(self, state: SeriesState, day: date) -> bool:
         """Whether nothing more can be fetched for `day`."""
         return self._is_done(state, day, self.hourly_horizon(state), self.daily_horizon(state))
 
-    @staticmethod
-    def _is_done(state: SeriesState, day: date, hourly_from: date | None, daily_from: date) -> bool:
+    def _is_done(
+        self, state: SeriesState, day: date, hourly_from: date | None, daily_from: date
+    ) -> bool:
         """`is_done` with the series' horizons computed once by the caller's loop."""
-        if day in state.given_up:
+        if day in state.given_up and self.holds(state.given_up[day]):
             return True
         record = state.ledger.get(day)
         if hourly_from is not None and day >= hourly_from:

@@ -71,10 +71,13 @@ class SeriesState:
     daily_imported: bool = False
     curve_available: bool | None = None  # False: hourly collection disabled at Enedis
     floor: date | None = None  # the API has nothing before this day (activation, history)
+    floor_on: date | None = None  # the local day the floor was last found (re-checked later)
     curve_floor: date | None = None  # no load curve before this day (collection enabled later)
+    curve_floor_on: date | None = None
     attempts: dict[date, int] = field(default_factory=dict)  # failed fetches per gap day
     tried_on: dict[date, date] = field(default_factory=dict)  # gap day -> local day last tried
-    given_up: set[date] = field(default_factory=set)
+    given_up: dict[date, date] = field(default_factory=dict)  # gap day -> local day given up
+    bad_points: dict[date, int] = field(default_factory=dict)  # unreadable points per day
 
     def has_day(self, day: date) -> bool:
         """Whether the day is stored (at any resolution)."""
@@ -87,42 +90,59 @@ class SeriesState:
             "daily_imported": self.daily_imported,
             "curve_available": self.curve_available,
             "floor": _iso(self.floor),
+            "floor_on": _iso(self.floor_on),
             "curve_floor": _iso(self.curve_floor),
+            "curve_floor_on": _iso(self.curve_floor_on),
             "attempts": {day.isoformat(): n for day, n in sorted(self.attempts.items())},
-            "tried_on": {
-                day.isoformat(): on.isoformat() for day, on in sorted(self.tried_on.items())
-            },
-            "given_up": sorted(day.isoformat() for day in self.given_up),
+            "tried_on": _days_map(self.tried_on),
+            "given_up": _days_map(self.given_up),
+            "bad_points": {day.isoformat(): n for day, n in sorted(self.bad_points.items())},
         }
 
     @classmethod
     def from_dict(cls, data: Any) -> SeriesState:
-        """Restore; unreadable parts start empty."""
+        """Restore; unreadable parts start empty. Version 0.1.0 kept no date for its floors
+        and its given-up days: they are re-checked once."""
         if not isinstance(data, dict):
             return cls()
         try:
             ledger = SeriesLedger.from_dict(data.get("ledger") or {})
         except AttributeError, ValueError:
             ledger = SeriesLedger()
+        floor = parse_optional_day(data.get("floor"))
+        curve_floor = parse_optional_day(data.get("curve_floor"))
         state = cls(
             ledger=ledger,
             daily_imported=bool(data.get("daily_imported")),
             curve_available=data.get("curve_available"),
-            floor=parse_optional_day(data.get("floor")),
-            curve_floor=parse_optional_day(data.get("curve_floor")),
+            floor=floor,
+            floor_on=parse_optional_day(data.get("floor_on")) or floor,
+            curve_floor=curve_floor,
+            curve_floor_on=parse_optional_day(data.get("curve_floor_on")) or curve_floor,
         )
         try:
             state.attempts = {
                 date.fromisoformat(day): int(n) for day, n in (data.get("attempts") or {}).items()
             }
-            state.tried_on = {
-                date.fromisoformat(day): date.fromisoformat(on)
-                for day, on in (data.get("tried_on") or {}).items()
+            state.tried_on = _read_days_map(data.get("tried_on"))
+            given_up = data.get("given_up") or {}
+            if isinstance(given_up, list):  # 0.1.0: a list of days
+                given_up = {day: day for day in given_up}
+            state.given_up = _read_days_map(given_up)
+            state.bad_points = {
+                date.fromisoformat(day): int(n) for day, n in (data.get("bad_points") or {}).items()
             }
-            state.given_up = {date.fromisoformat(day) for day in data.get("given_up") or []}
         except TypeError, ValueError, AttributeError:
             pass
         return state
+
+
+def _days_map(days: dict[date, date]) -> dict[str, str]:
+    return {day.isoformat(): on.isoformat() for day, on in sorted(days.items())}
+
+
+def _read_days_map(data: Any) -> dict[date, date]:
+    return {date.fromisoformat(day): date.fromisoformat(on) for day, on in (data or {}).items()}
 
 
 @dataclass(slots=True)

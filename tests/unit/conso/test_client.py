@@ -416,3 +416,22 @@ async def test_logs_never_contain_the_token_or_the_pdl(
     assert PDL not in client_side
     assert TOKEN not in caplog.text
     assert TOKEN not in str(info.value)
+
+
+@pytest.mark.parametrize("error", [OverflowError, ValueError, KeyError, TypeError])
+async def test_any_parsing_failure_is_a_client_error(
+    api: FakeConsoApi,
+    client: ConsoApiClient,
+    monkeypatch: pytest.MonkeyPatch,
+    error: type[Exception],
+) -> None:
+    """Whatever goes wrong while reading an answer, the caller gets a ConsoApiError (the
+    run ends cleanly), never a bare Python error."""
+
+    def broken(_body: object) -> Any:
+        raise error("boom")
+
+    monkeypatch.setattr("custom_components.linky.conso.client.parse_daily", broken)
+    api.reply_file("v2/mesure_consommation_quotidienne.json")
+    with pytest.raises(ConsoApiMalformedResponseError):
+        await client.daily_energy(PDL, date(2026, 9, 29), date(2026, 10, 1))

@@ -256,10 +256,13 @@ def test_spring_label_in_the_gap_reads_as_pre_transition_instant(build: Any) -> 
 
 @BUILDERS
 def test_spring_gap_label_and_its_real_label_are_a_duplicate(build: Any) -> None:
+    """02:00 CET and 03:00 CEST are one instant: the second point is skipped and its day
+    counted as having a bad point (so it is never complete)."""
     labels = local_labels(SPRING, 30)
-    labels.insert(3, "2026-03-29 02:00:00")  # 02:00 CET and 03:00 CEST are one instant
-    with pytest.raises(ConsoApiMalformedResponseError):
-        parse_load_curve(build(labels, [10] * 47))
+    labels.insert(3, "2026-03-29 02:00:00")
+    curve = parse_load_curve(build(labels, [10] * 47))
+    assert len(curve) == 46
+    assert curve.bad_points == {SPRING: 1}
 
 
 @BUILDERS
@@ -344,9 +347,11 @@ def test_days_around_a_change_carry_the_fixed_paris_offset_of_each_instant(
         ["2026-03-28 23:30:00", "2026-03-29 00:00:00", "2026-03-28 23:30:00"],
     ],
 )
-def test_points_going_back_around_a_change_day_raise(labels: list[str]) -> None:
-    with pytest.raises(ConsoApiMalformedResponseError, match="repeats or goes back"):
-        parse_load_curve(v2_curve(labels, [1] * len(labels)))
+def test_points_going_back_around_a_change_day_are_bad_points(labels: list[str]) -> None:
+    """Around a change day too, a point that repeats or goes back is skipped and counted."""
+    curve = parse_load_curve(v2_curve(labels, [1] * len(labels)))
+    assert len(curve) == len(labels) - 1
+    assert sum(curve.bad_points.values()) == 1
 
 
 # --- interval lengths and gaps -------------------------------------------------------------
@@ -399,25 +404,53 @@ def _curve_with_point(**point: Any) -> dict[str, Any]:
     return {"grandeur": [{"unite": "W", "points": [point]}]}
 
 
+BAD_DAY = date(2026, 6, 10)
+
+
+@pytest.mark.parametrize(
+    "point",
+    [
+        {"v": "12.5", "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": "", "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": None, "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": "-4", "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": "1_000", "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": True, "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": "9" * 400, "d": "2026-06-10 00:30:00", "p": "PT30M"},  # no float holds it
+        {"v": 10**30, "d": "2026-06-10 00:30:00", "p": "PT30M"},
+        {"v": "99999999999", "d": "2026-06-10 00:30:00", "p": "PT30M"},  # not a reading
+        {"v": "12", "d": "2026-06-10 00:30:00", "p": "PT7M"},
+        {"v": "12", "d": "2026-06-10 00:30:00", "p": "P1D"},
+        {"v": "12", "d": "2026-06-10 00:30:00"},  # V2 points carry their step
+    ],
+)
+def test_bad_point_is_skipped_and_counted(point: dict[str, Any]) -> None:
+    """One unreadable point never rejects the body: it is skipped, the others are kept,
+    and its day is counted as having a bad point (so that day is never complete)."""
+    labels = ["2026-06-10 00:30:00", "2026-06-10 01:00:00", "2026-06-10 01:30:00"]
+    body = v2_curve(labels, [100, 200, 300])
+    body["grandeur"][0]["points"][0] = point
+    curve = parse_load_curve(body)
+    assert [interval.wh for interval in curve] == [100.0, 150.0]
+    assert curve.bad_points == {BAD_DAY: 1}
+
+
+@pytest.mark.parametrize("label", ["not a date", None, "2026-06-10T00:30:00+02:00"])
+def test_point_without_a_readable_time_is_skipped(label: Any) -> None:
+    """No day to blame: the point is skipped (the hole it leaves makes its day incomplete)."""
+    curve = parse_load_curve(_curve_with_point(v="12", d=label, p="PT30M"))
+    assert list(curve) == []
+    assert curve.bad_points == {}
+
+
 @pytest.mark.parametrize(
     "body",
     [
-        _curve_with_point(v="12.5", d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v="", d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v=None, d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v="-4", d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v="1_000", d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v=True, d="2026-06-10 00:30:00", p="PT30M"),
-        _curve_with_point(v="12", d="not a date", p="PT30M"),
-        _curve_with_point(v="12", d=None, p="PT30M"),
-        _curve_with_point(v="12", d="2026-06-10T00:30:00+02:00", p="PT30M"),
-        _curve_with_point(v="12", d="2026-06-10 00:30:00", p="PT7M"),
-        _curve_with_point(v="12", d="2026-06-10 00:30:00", p="P1D"),
-        _curve_with_point(v="12", d="2026-06-10 00:30:00"),  # V2 points carry their step
         {"grandeur": [{"unite": "Wh", "points": []}]},  # a daily body
         {"grandeur": [{"unite": "W", "points": []}, {"unite": "W", "points": []}]},
         {"grandeur": "nope"},
         {"grandeur": [{"unite": "W"}]},
+        {"grandeur": [{"unite": "W", "points": ["not an object"]}]},
         {"interval_reading": {}},
         {"reading_type": {"unit": "VA"}, "interval_reading": []},
         {"meter_reading": "nope"},
@@ -428,29 +461,42 @@ def _curve_with_point(**point: Any) -> dict[str, Any]:
     ],
 )
 def test_malformed_load_curve_raises(body: Any) -> None:
+    """A body that is not a load curve at all is an error (a ConsoApiError)."""
     with pytest.raises(ConsoApiMalformedResponseError):
         parse_load_curve(body)
 
 
-def test_duplicate_instant_raises() -> None:
+def test_repeated_or_backward_points_are_bad_points() -> None:
+    """A time that repeats, or goes back, is a bad point of its day."""
     labels = ["2026-06-10 00:30:00", "2026-06-10 01:00:00", "2026-06-10 01:00:00"]
-    with pytest.raises(ConsoApiMalformedResponseError, match="repeats"):
-        parse_load_curve(v2_curve(labels, [1, 2, 3]))
+    curve = parse_load_curve(v2_curve(labels, [1, 2, 3]))
+    assert len(curve) == 2
+    assert curve.bad_points == {BAD_DAY: 1}
+    curve = parse_load_curve(legacy_curve(["2026-06-10 01:00:00", "2026-06-10 00:30:00"], [1, 2]))
+    assert len(curve) == 1
+    assert curve.bad_points == {BAD_DAY: 1}
 
 
-def test_out_of_order_points_raise() -> None:
-    labels = ["2026-06-10 01:00:00", "2026-06-10 00:30:00"]
-    with pytest.raises(ConsoApiMalformedResponseError):
-        parse_load_curve(legacy_curve(labels, [1, 2]))
-
-
-def test_duplicate_day_raises() -> None:
-    body = {"interval_reading": [{"value": "1", "date": "2026-06-10"}] * 2}
-    with pytest.raises(ConsoApiMalformedResponseError):
-        parse_daily(body)
-    body = {"interval_reading": [{"value": "1", "date": "2026-06-10 10:00:00"}] * 2}
-    with pytest.raises(ConsoApiMalformedResponseError):
-        parse_max_power(body)
+def test_day_twice_or_unreadable_is_left_out() -> None:
+    """Daily values and max power: a day that appears twice, or whose value cannot be read,
+    is left out (asked again later); the other days are kept."""
+    body = {
+        "interval_reading": [
+            {"value": "1", "date": "2026-06-10"},
+            {"value": "2", "date": "2026-06-10"},
+            {"value": "x", "date": "2026-06-11"},
+            {"value": "7", "date": "2026-06-12"},
+        ]
+    }
+    assert [(d.day, d.wh) for d in parse_daily(body)] == [(date(2026, 6, 12), 7)]
+    body = {
+        "interval_reading": [
+            {"value": "1", "date": "2026-06-10 10:00:00"},
+            {"value": "1", "date": "2026-06-10 11:00:00"},
+            {"value": "5", "date": "2026-06-12 10:00:00"},
+        ]
+    }
+    assert [(m.day, m.va) for m in parse_max_power(body)] == [(date(2026, 6, 12), 5)]
 
 
 def test_daily_and_max_power_check_units_and_values() -> None:
@@ -458,5 +504,4 @@ def test_daily_and_max_power_check_units_and_values() -> None:
         parse_daily(load_json("v2/mesure_puissance_conso_max_quotidienne.json"))
     with pytest.raises(ConsoApiMalformedResponseError):
         parse_max_power(load_json("v2/mesure_consommation_quotidienne.json"))
-    with pytest.raises(ConsoApiMalformedResponseError):
-        parse_daily({"interval_reading": [{"value": "x", "date": "2026-06-10"}]})
+    assert parse_daily({"interval_reading": [{"value": "x", "date": "2026-06-10"}]}) == []

@@ -17,7 +17,7 @@ from custom_components.linky.options import (
     OptionsError,
     migrate,
 )
-from custom_components.linky.sync.engine import SyncOptions
+from custom_components.linky.sync.model import SyncOptions
 
 PDL = "25946599093150"
 OTHER = "25946599093143"

@@ -449,3 +449,34 @@ def test_as_dict_is_a_deep_copy_of_the_state() -> None:
     snapshot_before = copy.deepcopy(stored)
     stored["shed"][LIVING]["saved_state"]["temperature"] = 0
     assert controller.as_dict() == snapshot_before
+
+
+def test_a_restore_missed_while_unavailable_is_retried_until_the_load_is_back() -> None:
+    """The restore of a load that is unavailable then (after a restart, a Zigbee or ESPHome
+    device not back yet) is not dropped: the load stays tracked, is restored again once it
+    is back, and is let go only when it shows its saved state, across a restart too."""
+    controller = SheddingController(LOADS)
+    home = house()
+    home.execute(controller.step(START, RED, home.read))
+    assert controller.shed_entities == [LIVING]
+    saved = dict(home.states[LIVING][1])
+    home.states[LIVING] = ("unavailable", {})
+    later = START + timedelta(minutes=6)
+    actions = controller.step(later, OFF, home.read)
+    assert [a.entity_id for a in actions] == [LIVING]
+    # The calls fail: the entity is unavailable (nothing changes in the house).
+    assert controller.level == 0
+    assert controller.restoring_entities == [LIVING]
+    for minute in range(7, 10):  # still unavailable: waits, sends nothing
+        assert controller.step(START + timedelta(minutes=minute), OFF, home.read) == []
+    restarted = SheddingController.from_dict(json.loads(json.dumps(controller.as_dict())), LOADS)
+    assert restarted.restoring_entities == [LIVING]
+    home.states[LIVING] = ("heat", {**saved, "preset_mode": "eco", "temperature": 16.0})
+    retry = restarted.step(START + timedelta(minutes=11), OFF, home.read)
+    assert [(a.entity_id, a.reason) for a in retry if isinstance(a, RestoreAction)] == [
+        (LIVING, RestoreReason.RETRY)
+    ]
+    home.execute(retry)
+    assert home.states[LIVING][1]["preset_mode"] == "comfort"
+    assert restarted.step(START + timedelta(minutes=12), OFF, home.read) == []
+    assert restarted.restoring_entities == []

@@ -176,8 +176,8 @@ def test_power_hysteresis_and_dwell_prevent_flapping() -> None:
         True,
     ]
     assert detector.signal == PeakSignal(True, PeakReason.POWER, start + timedelta(minutes=10))
-    # Between the thresholds, noise around the off threshold, unavailable readings: stays on.
-    hold: list[float | None] = [7800, 7500, 7150, 7250, 7100, None, 7000, 7300, 7900]
+    # Between the thresholds, noise around the off threshold, a short unavailability: on.
+    hold: list[float | None] = [7800, 7500, 7150, 7250, 7100, 7300, None, 7300, 7900]
     assert readings(detector, start + timedelta(minutes=13), hold) == [True] * 9
     # Two minutes at or below 7200 W: off.
     assert readings(detector, start + timedelta(minutes=22), [7200, 6000, 5000]) == [
@@ -186,6 +186,26 @@ def test_power_hysteresis_and_dwell_prevent_flapping() -> None:
         False,
     ]
     assert detector.signal == PeakSignal(False, None, start + timedelta(minutes=22))
+
+
+def test_unavailable_power_never_starts_a_peak_and_ends_one_after_the_dwell() -> None:
+    """A power sensor that went away (a TIC reader unplugged, a Zigbee device lost) must not
+    keep loads off: during a peak, unavailable readings end it after the dwell, as low
+    readings would; outside a peak they never start one."""
+    threshold = PowerThreshold(9, dwell=timedelta(minutes=2))
+    detector = PowerPeakDetector(threshold)
+    start = datetime(2026, 1, 14, 18, tzinfo=UTC)
+    assert readings(detector, start, [None] * 5) == [False] * 5
+    assert readings(detector, start + timedelta(minutes=5), [9000, 9000, 9000]) == [
+        False,
+        False,
+        True,
+    ]
+    assert readings(detector, start + timedelta(minutes=8), [None, None, None]) == [
+        True,
+        True,
+        False,
+    ]
 
 
 def test_power_detector_round_trip_mid_crossing_and_validation() -> None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import pytest
 
 from conso_emulator import Emulator
+import conso_emulator.api
 from conso_emulator.session import BASE_URL, EmulatorSession
 from custom_components.linky.conso import ConsoApiClient, RequestBudget
 from custom_components.linky.energy.ledger import WritePlan
 from custom_components.linky.localtime import PARIS
-from custom_components.linky.sync.engine import MeterSync, SyncOptions
+from custom_components.linky.sync.engine import MeterSync
+from custom_components.linky.sync.model import SyncOptions
 from custom_components.linky.sync.state import SyncState
 
 
@@ -136,3 +140,23 @@ def make_meter(now: datetime, options: SyncOptions, *, cap: int = 1000, reserve:
         sink,
         make_sync(emulator, clock, budget, options, None, sink, reserve=reserve),
     )
+
+
+def edit_curves(
+    monkeypatch: pytest.MonkeyPatch, edit: Callable[[list[dict[str, Any]]], object]
+) -> None:
+    """Pass the points of every load-curve answer of the emulator through `edit` (which
+    changes the list in place, or returns a whole body to send instead)."""
+    answer = conso_emulator.api.answer_measure
+
+    def edited(*args: Any) -> Any:
+        reply = answer(*args)
+        body = reply.json
+        if reply.status == 200 and isinstance(body, dict) and "courbe" in str(args[2]):
+            points = body["grandeur"][0]["points"]
+            replaced = edit(points)
+            if replaced is not None:
+                return dataclasses.replace(reply, json=replaced)
+        return reply
+
+    monkeypatch.setattr(conso_emulator.api, "answer_measure", edited)

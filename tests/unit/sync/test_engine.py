@@ -16,7 +16,8 @@ from custom_components.linky.conso.errors import ErrorKind
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
 from custom_components.linky.energy.ledger import Resolution
 from custom_components.linky.localtime import PARIS
-from custom_components.linky.sync.engine import MAX_GAP_ATTEMPTS, RunStatus, SyncOptions
+from custom_components.linky.sync.engine import MAX_GAP_ATTEMPTS
+from custom_components.linky.sync.model import RunStatus, SyncOptions
 from custom_components.linky.sync.state import ErrorInfo, SyncState
 
 from .helpers import Meter, make_meter
