@@ -150,7 +150,10 @@ exec chroot "$root" /usr/bin/env -i \
 _linky_isolated() {
   local pid rc signalled=""
   set -m
-  "$@" <&0 &
+  # setpriv: the command (unshare) gets SIGKILL when this shell dies, even by SIGKILL
+  # (`timeout -k`, docker, a CI runner): with --kill-child its namespace goes with it, so
+  # nothing survives however the script is stopped.
+  setpriv --pdeathsig KILL "$@" <&0 &
   pid=$!
   set +m
   # shellcheck disable=SC2064
@@ -244,10 +247,15 @@ linky_run() {
       pythonpath=${pythonpath#:}
       addopts=$(_linky_pytest_addopts)
       if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null 2>&1; then
-        (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
+        # No subshell: the namespace's parent must be this script (see _linky_isolated).
+        local here=$PWD status=0
+        cd "$LINKY_REPO"
+        PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
           PYTHONPATH="$pythonpath" PYTEST_ADDOPTS="$addopts" \
           _linky_isolated unshare --mount --propagation private --pid --fork --kill-child \
-          --mount-proc "$@")
+          --mount-proc "$@" || status=$?
+        cd "$here"
+        return "$status"
       else
         (cd "$LINKY_REPO" && PATH="$LINKY_HOST_VENV/bin:$PATH" PYTHONDONTWRITEBYTECODE=1 \
           PYTHONPATH="$pythonpath" PYTEST_ADDOPTS="$addopts" "$@")
