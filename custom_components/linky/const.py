@@ -26,6 +26,7 @@ CONF_DAILY_HISTORY_MONTHS: Final = "daily_history_months"
 CONF_HOURLY_HISTORY_MONTHS: Final = "hourly_history_months"
 CONF_REQUEST_CAP: Final = "request_cap"
 CONF_REMOVE_STATISTICS: Final = "remove_statistics"
+CONF_RETENTION_YEARS: Final = "retention_years"  # keep the statistics N years (0: for ever)
 CONF_TARIFF: Final = "tariff"  # the contract's dated prices (`Tariff.as_dict()`)
 CONF_CONTRACT_KVA: Final = "kva"  # the contract's subscribed power
 CONF_TEMPO_URL: Final = "tempo_url"
@@ -77,6 +78,7 @@ MAX_REQUEST_CAP: Final = 80
 # with a cap at or below it the back-fill could never send.
 MIN_REQUEST_CAP: Final = 20
 MIN_DAILY_HISTORY_MONTHS: Final = 1
+MAX_RETENTION_YEARS: Final = 20
 MIN_HOURLY_HISTORY_MONTHS: Final = 0
 DEFAULT_KVA: Final = 6
 

@@ -34,12 +34,13 @@ from .conso.errors import ErrorKind
 from .conso.models import MaxPower
 from .conso.token import ConsentToken
 from .const import CONF_BASE_URL, CONF_PDL, DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
+from .energy.hourly import local_day_bounds
 from .instance import ApiState, async_flush_budgets
 from .localtime import PARIS, local_date
 from .repairs import async_report_banned, async_set_consent_revoked, async_update_meter_issues
 from .runtime.derived import DerivedPart
 from .runtime.store import entry_store
-from .statistics import RecorderSink
+from .statistics import RecorderSink, async_delete_rows_before, statistic_id
 from .sync.engine import MeterSync
 from .sync.model import RunResult, RunStatus, SyncOptions
 from .sync.schedule import next_daily_run
@@ -325,10 +326,27 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
                 schedule.retry_day = today
         for part in self.derived:
             await part.async_after_run(sync.written_days)
+        await self._async_apply_retention()
         await self.store.async_save(state.as_dict())
         await async_flush_budgets(self.hass)  # the shared request budget, now
         await self._async_handle_result(result)
         return result
+
+    async def _async_apply_retention(self) -> None:
+        """Delete the statistics older than the data-retention option (the entry's energy
+        and derived series), and forget those days; the later sums do not change."""
+        keep_from = self._sync.planner.keep_from
+        if keep_from is None:
+            return
+        names = self._sync.forget_before(keep_from)
+        for part in self.derived:
+            names += await part.async_forget_before(keep_from)
+        if names:
+            async_delete_rows_before(
+                self.hass,
+                [statistic_id(self.pdl, name) for name in names],
+                local_day_bounds(keep_from)[0],
+            )
 
     async def _async_handle_result(self, result: RunResult) -> None:
         self._async_log_availability(result)

@@ -40,6 +40,7 @@ from .const import (
     CONF_PV_ENTITY,
     CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
+    CONF_RETENTION_YEARS,
     CONF_SUBSCRIBED_KVA,
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
@@ -63,6 +64,7 @@ from .const import (
     MAX_DAILY_HISTORY_MONTHS,
     MAX_HOURLY_HISTORY_MONTHS,
     MAX_REQUEST_CAP,
+    MAX_RETENTION_YEARS,
     MIN_DAILY_HISTORY_MONTHS,
     MIN_HOURLY_HISTORY_MONTHS,
     MIN_REQUEST_CAP,
@@ -128,6 +130,7 @@ METER_SCHEMA = vol.Schema(
         ),
         vol.Required(CONF_REQUEST_CAP): _number(MIN_REQUEST_CAP, MAX_REQUEST_CAP),
         vol.Optional(CONF_REMOVE_STATISTICS, default=False): BooleanSelector(),
+        vol.Optional(CONF_RETENTION_YEARS, default=0): _number(0, MAX_RETENTION_YEARS, "years"),
     }
 )
 

@@ -35,6 +35,7 @@ from .const import (
     CONF_PV_ENTITY,
     CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
+    CONF_RETENTION_YEARS,
     CONF_STEP_INTERVAL,
     CONF_SUBSCRIBED_KVA,
     CONF_TARIFF,
@@ -47,6 +48,7 @@ from .const import (
     MAX_DAILY_HISTORY_MONTHS,
     MAX_HOURLY_HISTORY_MONTHS,
     MAX_REQUEST_CAP,
+    MAX_RETENTION_YEARS,
     MIN_DAILY_HISTORY_MONTHS,
     MIN_HOURLY_HISTORY_MONTHS,
     MIN_REQUEST_CAP,
@@ -91,6 +93,7 @@ class ImportOptions:
     hourly_history_months: int = DEFAULT_HOURLY_HISTORY_MONTHS
     request_cap: int = DEFAULT_REQUEST_CAP
     remove_statistics: bool = False  # delete the statistics with the entry
+    retention_years: int = 0  # keep the statistics this many years (0: for ever)
 
     def __post_init__(self) -> None:
         _in_range(
@@ -106,6 +109,7 @@ class ImportOptions:
             CONF_HOURLY_HISTORY_MONTHS,
         )
         _in_range(self.request_cap, MIN_REQUEST_CAP, MAX_REQUEST_CAP, CONF_REQUEST_CAP)
+        _in_range(self.retention_years, 0, MAX_RETENTION_YEARS, CONF_RETENTION_YEARS)
 
     def as_options(self) -> dict[str, Any]:
         """The stored form."""
@@ -116,6 +120,7 @@ class ImportOptions:
             CONF_HOURLY_HISTORY_MONTHS: self.hourly_history_months,
             CONF_REQUEST_CAP: self.request_cap,
             CONF_REMOVE_STATISTICS: self.remove_statistics,
+            CONF_RETENTION_YEARS: self.retention_years,
         }
 
     @classmethod
@@ -137,6 +142,7 @@ class ImportOptions:
                 MAX_REQUEST_CAP,
             ),
             remove_statistics=bool(options.get(CONF_REMOVE_STATISTICS, False)),
+            retention_years=int(options.get(CONF_RETENTION_YEARS, 0)),
         )
 
 
@@ -308,6 +314,7 @@ class LinkyOptions:
             production_pdl=(meter.production_pdl or pdl) if meter.production else None,
             daily_history_months=meter.daily_history_months,
             hourly_history_months=meter.hourly_history_months,
+            retention_years=meter.retention_years,
         )
 
     @property

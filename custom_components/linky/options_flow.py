@@ -40,6 +40,7 @@ from .const import (
     CONF_PV_ENTITY,
     CONF_REMOVE_STATISTICS,
     CONF_REQUEST_CAP,
+    CONF_RETENTION_YEARS,
     CONF_SUBSCRIBED_KVA,
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
@@ -157,6 +158,7 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
                         hourly_history_months=int(user_input[CONF_HOURLY_HISTORY_MONTHS]),
                         request_cap=int(user_input[CONF_REQUEST_CAP]),
                         remove_statistics=bool(user_input.get(CONF_REMOVE_STATISTICS)),
+                        retention_years=int(user_input.get(CONF_RETENTION_YEARS, 0)),
                     )
                 except OptionsError as err:
                     errors[err.field] = err.key

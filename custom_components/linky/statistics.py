@@ -10,8 +10,11 @@ blocked for long.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from datetime import date, datetime
 
+from homeassistant.components.recorder.core import Recorder
+from homeassistant.components.recorder.db_schema import Statistics
 from homeassistant.components.recorder.models import (
     StatisticData,
     StatisticMeanType,
@@ -19,11 +22,13 @@ from homeassistant.components.recorder.models import (
 )
 from homeassistant.components.recorder.statistics import (
     async_add_external_statistics,
+    get_metadata_with_session,
     statistics_during_period,
 )
+from homeassistant.components.recorder.tasks import RecorderTask
 from homeassistant.const import UnitOfEnergy
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers.recorder import get_instance
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 
@@ -39,6 +44,34 @@ from .energy.ledger import (
 )
 
 CHUNK_ROWS = 1000
+
+
+@dataclass(slots=True)
+class _DeleteRowsBefore(RecorderTask):
+    """Delete the rows of some statistics older than `before` (in the recorder's thread,
+    in its queue order: after the writes queued before it)."""
+
+    statistic_ids: list[str]
+    before: datetime
+
+    def run(self, instance: Recorder) -> None:
+        """Handle the task."""
+        with session_scope(session=instance.get_session()) as session:
+            metadata = get_metadata_with_session(
+                instance, session, statistic_ids=set(self.statistic_ids)
+            )
+            ids = [metadata_id for metadata_id, _ in metadata.values()]
+            if ids:
+                session.query(Statistics).filter(
+                    Statistics.metadata_id.in_(ids), Statistics.start_ts < self.before.timestamp()
+                ).delete(synchronize_session=False)
+
+
+@callback
+def async_delete_rows_before(hass: HomeAssistant, stat_ids: list[str], before: datetime) -> None:
+    """Queue the deletion of the rows of `stat_ids` that start before `before` (the
+    data-retention option). The later rows keep their sums."""
+    get_instance(hass).queue_task(_DeleteRowsBefore(stat_ids, before))
 
 
 def statistic_id(pdl: str, series: str) -> str:

@@ -63,6 +63,7 @@ class Resolution(StrEnum):
 
 _CODES: dict[Resolution, str] = {Resolution.DAILY: "d", Resolution.HOURLY: "h"}
 _RESOLUTIONS: dict[str, Resolution] = {code: res for res, code in _CODES.items()}
+_BASE_KEY = "base"
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,16 +122,23 @@ class SeriesLedger:
     """The stored days of one statistics series: total Wh and resolution per local day.
 
     Immutable: `plan_write` returns a new ledger. Prefix totals are computed once, so
-    `cumulative_wh_before` is a binary search.
+    `cumulative_wh_before` is a binary search. `base_wh` is the sum before the first stored
+    day: 0, unless older days were deleted (the data-retention option, `drop_before`), whose
+    energy the stored sums still count.
     """
 
-    __slots__ = ("_days", "_prefix", "_records")
+    __slots__ = ("_days", "_prefix", "_records", "base_wh")
 
-    def __init__(self, records: Mapping[date, DayRecord] | None = None) -> None:
+    def __init__(
+        self, records: Mapping[date, DayRecord] | None = None, base_wh: float = 0.0
+    ) -> None:
         """Build a ledger from per-day records (any order)."""
         self._records = dict(sorted((records or {}).items()))
         self._days = list(self._records)
-        self._prefix = [0.0, *accumulate(r.total_wh for r in self._records.values())]
+        self.base_wh = base_wh
+        self._prefix = list(
+            accumulate((r.total_wh for r in self._records.values()), initial=base_wh)
+        )
 
     def __len__(self) -> int:
         """Number of stored days."""
@@ -184,18 +192,34 @@ class SeriesLedger:
         window = self._days[bisect_left(self._days, start) : bisect_left(self._days, end)]
         return [day for day in window if self._records[day].resolution is resolution]
 
-    def as_dict(self) -> dict[str, list[float | str]]:
-        """JSON-serialisable form: `{"2026-01-01": [12345.0, "h"], ...}`."""
-        return {
+    def drop_before(self, day: date) -> SeriesLedger:
+        """The ledger once the days before `day` are deleted from the recorder: their
+        energy becomes the base of the later sums (which do not change)."""
+        index = bisect_left(self._days, day)
+        kept = {d: self._records[d] for d in self._days[index:]}
+        return SeriesLedger(kept, self._prefix[index])
+
+    def as_dict(self) -> dict[str, list[float | str] | float]:
+        """JSON-serialisable form: `{"2026-01-01": [12345.0, "h"], ...}`, and `"base"`
+        when older days were deleted."""
+        data: dict[str, list[float | str] | float] = {
             day.isoformat(): [record.total_wh, _CODES[record.resolution]]
             for day, record in self._records.items()
         }
+        if self.base_wh:
+            data[_BASE_KEY] = self.base_wh
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, object]) -> SeriesLedger:
         """Inverse of `as_dict`; raise ValueError on malformed data."""
         records: dict[date, DayRecord] = {}
+        base = data.get(_BASE_KEY, 0.0)
+        if not isinstance(base, int | float) or isinstance(base, bool) or not math.isfinite(base):
+            raise ValueError(f"malformed ledger base {base!r}")
         for key, value in data.items():
+            if key == _BASE_KEY:
+                continue
             match value:
                 case [int() | float() as total, str() as code] if (
                     code in _RESOLUTIONS and not isinstance(total, bool) and math.isfinite(total)
@@ -203,7 +227,7 @@ class SeriesLedger:
                     records[date.fromisoformat(key)] = DayRecord(float(total), _RESOLUTIONS[code])
                 case _:
                     raise ValueError(f"malformed ledger entry {key!r}: {value!r}")
-        return cls(records)
+        return cls(records, float(base))
 
     def _has_days_between(self, after: date, before: date | None) -> bool:
         """Whether a day strictly between `after` and `before` (None: no bound) is stored."""
@@ -212,7 +236,7 @@ class SeriesLedger:
 
     def _replaced(self, updates: Mapping[date, DayRecord]) -> SeriesLedger:
         """A new ledger with `updates` replacing or adding records."""
-        return SeriesLedger({**self._records, **updates})
+        return SeriesLedger({**self._records, **updates}, self.base_wh)
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,11 +365,12 @@ def check_rows(rows: Sequence[tuple[datetime, float, float]], ledger: SeriesLedg
     first, against its ledger; None when nothing is.
 
     The whole chain is checked, not only the last sum: every sum must be the previous one
-    plus the row's state (from 0), and the stored days must be the ledger's days, with the
-    same resolution and total. A step added then taken back later (two writers of one
-    series, an adjustment applied twice) leaves the last sum right and is found here.
+    plus the row's state (from the ledger's base: 0 unless older days were deleted), and the
+    stored days must be the ledger's days, with the same resolution and total. A step added
+    then taken back later (two writers of one series, an adjustment applied twice) leaves the
+    last sum right and is found here.
     """
-    previous = 0.0
+    previous = ledger.base_wh / 1000
     last: datetime | None = None
     for start, state, total in rows:
         if last is not None and start <= last:

@@ -132,6 +132,11 @@ class DerivedPart(Notifier, ABC):
         """Derive everything again from what is stored."""
         await self._async_guarded(self._async_recompute)
 
+    async def async_forget_before(self, day: date) -> list[str]:
+        """The recorder deletes the rows before `day` (the data-retention option): forget
+        them too. Returns the statistics (names) the part writes: none here."""
+        return []
+
     async def async_unload(self) -> None:
         """Stop (the entry unloads); the state is saved after every update already."""
 
@@ -223,6 +228,15 @@ class DerivedSeries(DerivedPart):
     async def async_unload(self) -> None:
         """Let the writes in progress finish (the ledgers must say what the recorder has)."""
         await self._writes.wait()
+
+    async def async_forget_before(self, day: date) -> list[str]:
+        """Forget the days before `day` in every ledger (their sum is kept as the base)."""
+
+        async def forget() -> None:
+            self.ledgers = {name: ledger.drop_before(day) for name, ledger in self.ledgers.items()}
+
+        await self._async_guarded(forget)
+        return list(self.statistics)
 
     @abstractmethod
     def metadata(self, name: str) -> StatisticMetaData:

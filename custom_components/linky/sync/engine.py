@@ -37,7 +37,7 @@ from ..conso.errors import (
 )
 from ..conso.models import DailyEnergy, DateRange, MaxPower, MeasureType
 from ..conso.parsing import LoadCurve
-from ..conso.planner import minus_months, plan_requests
+from ..conso.planner import plan_requests
 from ..const import SERIES_PRODUCTION
 from ..energy.hourly import complete_day_hours, split_by_local_day
 from ..energy.ledger import DayData, WritePlan, plan_write
@@ -145,6 +145,19 @@ class MeterSync:
         self.state.last_error = None
         self.state.failures = 0
         return RunResult(RunStatus.OK, requests=self._requests)
+
+    def forget_before(self, day: date) -> list[str]:
+        """The statistics are deleted before `day` (the data-retention option): forget those
+        days (their energy stays the base of the later sums). Returns the series that had
+        any."""
+        dropped = []
+        for series in self.options.series:
+            state = self._series(series)
+            first = state.ledger.first_day
+            if first is not None and first < day:
+                state.ledger = state.ledger.drop_before(day)
+                dropped.append(series)
+        return dropped
 
     async def async_wait_stores(self) -> None:
         """Wait until the writes already started are done (a run being cancelled: a plan is
@@ -261,7 +274,7 @@ class MeterSync:
     # --- steps ------------------------------------------------------------------------------
 
     async def _import_daily_history(self, series: str) -> None:
-        start = minus_months(self.today, self.options.daily_history_months)
+        start = self.planner.daily_horizon(self._series(series))
         ranges = plan_requests(
             MeasureType.CONSUMPTION_DAILY, start, self.today, self.today, newest_first=True
         )

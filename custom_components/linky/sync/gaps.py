@@ -33,6 +33,7 @@ class HistoryDepth:
 
     daily_months: int = 36
     hourly_months: int = 24
+    retention_years: int = 0  # nothing older is kept (0: no limit)
 
 
 def _days(start: date, end: date) -> Iterator[date]:
@@ -50,6 +51,12 @@ class GapPlanner:
         self.depth = depth
         self.today = today
 
+    @property
+    def keep_from(self) -> date | None:
+        """The oldest day the statistics keep (the data-retention option), if any."""
+        years = self.depth.retention_years
+        return minus_months(self.today, 12 * years) if years else None
+
     def hourly_horizon(self, state: SeriesState) -> date | None:
         """The oldest day the load curve may be asked for; None when it is not imported
         (disabled in the options, or hourly collection disabled at Enedis)."""
@@ -59,6 +66,8 @@ class GapPlanner:
             minus_months(self.today, self.depth.hourly_months),
             history_start(MeasureType.CONSUMPTION_LOAD_CURVE, self.today),
         )
+        if self.keep_from is not None:
+            horizon = max(horizon, self.keep_from)
         for floor, found_on in (
             (state.floor, state.floor_on),
             (state.curve_floor, state.curve_floor_on),
@@ -73,6 +82,8 @@ class GapPlanner:
             minus_months(self.today, self.depth.daily_months),
             history_start(MeasureType.CONSUMPTION_DAILY, self.today),
         )
+        if self.keep_from is not None:
+            horizon = max(horizon, self.keep_from)
         if state.floor is not None and self.holds(state.floor_on):
             return max(horizon, state.floor)
         return horizon

@@ -84,6 +84,7 @@ class SyncOptions:
     production_pdl: str | None = None  # None: production is not imported
     daily_history_months: int = 36
     hourly_history_months: int = 24
+    retention_years: int = 0  # statistics older than this are deleted (0: kept for ever)
 
     @property
     def series(self) -> tuple[str, ...]:
@@ -95,7 +96,9 @@ class SyncOptions:
     @property
     def depth(self) -> HistoryDepth:
         """How far back the history goes."""
-        return HistoryDepth(self.daily_history_months, self.hourly_history_months)
+        return HistoryDepth(
+            self.daily_history_months, self.hourly_history_months, self.retention_years
+        )
 
     def pdl_of(self, series: str) -> str:
         """The PDL a series is read from."""

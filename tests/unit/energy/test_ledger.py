@@ -26,6 +26,7 @@ from custom_components.linky.energy.ledger import (
     Row,
     SeriesLedger,
     WritePlan,
+    check_rows,
     plan_write,
     rebuild_rows,
 )
@@ -543,3 +544,32 @@ def test_rebuild_rows_rejects_duplicate_starts() -> None:
     start = day_hours(SPRING)[0]
     with pytest.raises(ValueError, match="two rows"):
         rebuild_rows([(start, 1.0), (start.astimezone(PARIS), 2.0)])
+
+
+def test_days_dropped_by_the_retention_keep_every_later_sum() -> None:
+    """The recorder deletes the oldest days (the data-retention option); the ledger drops
+    them too and keeps their energy as its base: later writes, late days included, give sums
+    that continue the stored ones exactly, and the chain check agrees with what is left."""
+    recorder = FakeRecorder()
+    start = date(2026, 3, 20)
+    ledger = write(
+        recorder,
+        SeriesLedger(),
+        [hourly(day, 50.0 + i) for i, day in enumerate(days_from(start, 20))],
+    ).ledger_after
+    cut = start + timedelta(days=10)
+    kept = ledger.drop_before(cut)
+    recorder.rows = {s: v for s, v in recorder.rows.items() if s >= local_day_bounds(cut)[0]}
+    assert kept.days() == days_from(cut, 10)
+    assert kept.base_wh == pytest.approx(ledger.cumulative_wh_before(cut))
+    assert kept.total_wh == pytest.approx(ledger.total_wh)
+    assert SeriesLedger.from_dict(json.loads(json.dumps(kept.as_dict()))).base_wh == kept.base_wh
+    rows = [(s, state, total) for s, (state, total) in sorted(recorder.rows.items())]
+    assert check_rows(rows, kept) is None
+    assert check_rows(rows, SeriesLedger({d: kept.get(d) for d in kept.days()})) is not None  # type: ignore[misc]
+
+    late = [hourly(start + timedelta(days=12), 70.0), hourly(start + timedelta(days=25), 40.0)]
+    plan = plan_write(kept, late)
+    recorder.execute(plan)
+    rows = [(s, state, total) for s, (state, total) in sorted(recorder.rows.items())]
+    assert check_rows(rows, plan.ledger_after) is None
