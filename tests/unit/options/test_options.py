@@ -76,7 +76,11 @@ def test_every_option_of_0_1_0_reads_and_writes_back_unchanged() -> None:
     assert shedding.threshold is not None
     assert shedding.threshold.dwell == timedelta(0)
     written = options.as_options()
-    expected = {**stored, "load_shedding": {**stored["load_shedding"], "step_interval": 60.0}}
+    expected = {  # plus the defaults of settings 0.1.0 did not have
+        **stored,
+        "retention_years": 0,
+        "load_shedding": {**stored["load_shedding"], "step_interval": 60.0},
+    }
     assert written == expected
     assert LinkyOptions.parse(written, loads) == options
 
