@@ -11,6 +11,9 @@ PROFILES = ("heating", "base", "pv")
 electric heating, `pv` = household without electric heating plus solar panels (surplus
 injected into the grid)."""
 
+UNUSUAL_RATIO = 1.8
+"""How much more an injected unusual day takes."""
+
 HOME_PDL = "25946599093143"
 """Household with electric heating, consumption only."""
 PV_PDL = "25946599093150"
@@ -33,6 +36,11 @@ class Meter:
     holder: bool = True
     consent: bool = True
     profile: str = "heating"
+    extra_base_w: tuple[tuple[date, float], ...] = ()
+    """Injected events (tests of the insights): from each date on, this many W more base
+    load (a step, e.g. a heater left on). Set before the days are first served."""
+    unusual_days: tuple[date, ...] = ()
+    """Injected events: on these days every slot takes `UNUSUAL_RATIO` times more."""
 
     def __post_init__(self) -> None:
         if len(self.pdl) != 14 or not self.pdl.isdigit():
@@ -44,7 +52,13 @@ class Meter:
         """JSON-ready view (dates as ISO strings)."""
         data = asdict(self)
         data["activation_date"] = self.activation_date and self.activation_date.isoformat()
+        data["extra_base_w"] = [[day.isoformat(), watts] for day, watts in self.extra_base_w]
+        data["unusual_days"] = [day.isoformat() for day in self.unusual_days]
         return data
+
+    def base_extra_w(self, day: date) -> float:
+        """The injected base load of `day` (W)."""
+        return sum(watts for start, watts in self.extra_base_w if day >= start)
 
 
 def default_meters(today: date) -> list[Meter]:

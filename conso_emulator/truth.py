@@ -24,7 +24,7 @@ import math
 import random
 from zoneinfo import ZoneInfo
 
-from .meters import Meter
+from .meters import UNUSUAL_RATIO, Meter
 
 PARIS = ZoneInfo("Europe/Paris")
 SLOT = timedelta(minutes=10)
@@ -208,12 +208,15 @@ def generate_day(meter: Meter, day: date) -> DayTruth:
     start = local_midnight(day)
     count = (local_midnight(day + timedelta(days=1)) - start) // SLOT
     utc_start_hours = start.hour + start.minute / 60 + 1 / 12  # middle of the first slot
+    extra_w = meter.base_extra_w(day)
+    ratio = UNUSUAL_RATIO if day in meter.unusual_days else 1.0
     consumption = array("l")
     production = array("l")
     for index, hour in enumerate(_local_hours(start, count)):
         load = 250 + heating_w * _heating_shape(hour, weekend)
         load += _activity_w(hour, weekend, wake, water_heater_end)
-        load *= rng.uniform(0.85, 1.15)
+        load *= rng.uniform(0.85, 1.15) * ratio
+        load += extra_w
         if rng.random() < 0.03:
             load += rng.uniform(1000, 2500)  # oven, kettle, washing machine
         load_wh = round(load / 6)

@@ -35,7 +35,12 @@ from .runtime import (
 )
 from .runtime.shedding import async_restore_when_setup_fails
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 def entry_options(entry: ConfigEntry) -> LinkyOptions:

@@ -43,6 +43,15 @@ CONF_PEAK_BUCKETS: Final = "peak_buckets"
 CONF_BATTERIES: Final = "batteries"
 CONF_STEP_INTERVAL: Final = "step_interval"
 CONF_LOADS: Final = "loads"  # 0.1.0 kept the loads in the section; now config subentries
+CONF_TEMPERATURE_ENTITY: Final = "temperature_entity"  # outdoor temperature (weather)
+CONF_INSIGHTS: Final = "insights"  # a section (dict) with the keys below; absent: off
+CONF_HOLIDAY_ENTITY: Final = "holiday_entity"
+CONF_DAILY_LIMIT_KWH: Final = "daily_limit_kwh"
+CONF_WEEKLY_LIMIT_EUR: Final = "weekly_limit_eur"
+CONF_MAX_POWER_SHARE: Final = "max_power_share"
+CONF_NOTIFY_ENTITIES: Final = "notify_entities"
+CONF_PERSISTENT_NOTIFICATION: Final = "persistent_notification"
+CONF_MUTED: Final = "muted"
 
 # Form fields of the options and subentry flows (turned into option values by `flow_forms`).
 FIELD_OPTION: Final = "option"
@@ -80,6 +89,7 @@ MIN_REQUEST_CAP: Final = 20
 MIN_DAILY_HISTORY_MONTHS: Final = 1
 MAX_RETENTION_YEARS: Final = 20
 MIN_HOURLY_HISTORY_MONTHS: Final = 0
+DEFAULT_MAX_POWER_SHARE: Final = 0.9  # insights: alert above 90 % of the subscribed power
 DEFAULT_KVA: Final = 6
 
 # Statistic ids: linky:<pdl>_<series>.

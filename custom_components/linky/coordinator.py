@@ -18,7 +18,7 @@ Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.sch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 import contextlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -198,6 +198,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if self.sync is not None:
             await self.sync.async_wait_stores()
             await self.store.async_save(self.sync.state.as_dict())
+
+    @property
+    def max_power_days(self) -> Mapping[date, MaxPower]:
+        """The daily max power imported (the last 60 days)."""
+        return {} if self.sync is None else dict(self.sync.state.max_power)
 
     # --- scheduling -----------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import homeassistant.helpers.config_validation as cv
 from homeassistant.helpers.selector import (
@@ -29,11 +29,17 @@ import probatio as vol
 from .const import (
     CONF_CONTRACT_KVA,
     CONF_DAILY_HISTORY_MONTHS,
+    CONF_DAILY_LIMIT_KWH,
     CONF_DWELL,
+    CONF_HOLIDAY_ENTITY,
     CONF_HOURLY_HISTORY_MONTHS,
+    CONF_MAX_POWER_SHARE,
+    CONF_MUTED,
+    CONF_NOTIFY_ENTITIES,
     CONF_OFF_RATIO,
     CONF_ON_RATIO,
     CONF_PEAK_BUCKETS,
+    CONF_PERSISTENT_NOTIFICATION,
     CONF_POWER_ENTITY,
     CONF_PRODUCTION,
     CONF_PRODUCTION_PDL,
@@ -42,9 +48,11 @@ from .const import (
     CONF_REQUEST_CAP,
     CONF_RETENTION_YEARS,
     CONF_SUBSCRIBED_KVA,
+    CONF_TEMPERATURE_ENTITY,
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
     CONF_TEMPO_URL,
+    CONF_WEEKLY_LIMIT_EUR,
     FIELD_BATTERY,
     FIELD_CHARGE_SCRIPT,
     FIELD_DISCHARGE_SCRIPT,
@@ -79,7 +87,7 @@ from .energy.tariffs import (
     TariffError,
     TariffPeriod,
 )
-from .options import OptionsError
+from .options import INSIGHT_KINDS, InsightsOptions, OptionsError
 from .shedding.loads import (
     Battery,
     Load,
@@ -280,6 +288,85 @@ PV_SCHEMA = vol.Schema(
         )
     }
 )
+
+# --- insights -----------------------------------------------------------------------------------
+
+FIELD_ENABLED: Final = "enabled"
+_LIMIT = NumberSelector(
+    NumberSelectorConfig(min=0, max=100000, step="any", mode=NumberSelectorMode.BOX)
+)
+INSIGHTS_SCHEMA = vol.Schema(
+    {
+        vol.Required(FIELD_ENABLED): BooleanSelector(),
+        vol.Optional(CONF_TEMPERATURE_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain="sensor", device_class="temperature")
+        ),
+        vol.Optional(CONF_HOLIDAY_ENTITY): EntitySelector(
+            EntitySelectorConfig(domain=["input_boolean", "calendar"])
+        ),
+        vol.Optional(CONF_DAILY_LIMIT_KWH): _LIMIT,
+        vol.Optional(CONF_WEEKLY_LIMIT_EUR): _LIMIT,
+        vol.Required(CONF_MAX_POWER_SHARE): NumberSelector(
+            NumberSelectorConfig(min=10, max=100, step=1, unit_of_measurement="%")
+        ),
+        vol.Optional(CONF_NOTIFY_ENTITIES): EntitySelector(
+            EntitySelectorConfig(domain="notify", multiple=True)
+        ),
+        vol.Required(CONF_PERSISTENT_NOTIFICATION): BooleanSelector(),
+        vol.Optional(CONF_MUTED): SelectSelector(
+            SelectSelectorConfig(
+                options=list(INSIGHT_KINDS),
+                multiple=True,
+                mode=SelectSelectorMode.LIST,
+                translation_key="insight_kind",
+            )
+        ),
+    }
+)
+
+
+def read_insights(user_input: Mapping[str, Any]) -> InsightsOptions | None:
+    """The insights settings of the form (None: turned off). Raises OptionsError."""
+    if not user_input.get(FIELD_ENABLED):
+        return None
+
+    def limit(key: str) -> float | None:
+        value = user_input.get(key)
+        return float(value) if value else None  # empty or 0: no limit
+
+    try:
+        return InsightsOptions(
+            holiday_entity=user_input.get(CONF_HOLIDAY_ENTITY) or None,
+            daily_limit_kwh=limit(CONF_DAILY_LIMIT_KWH),
+            weekly_limit_eur=limit(CONF_WEEKLY_LIMIT_EUR),
+            max_power_share=float(user_input[CONF_MAX_POWER_SHARE]) / 100,
+            notify_entities=tuple(user_input.get(CONF_NOTIFY_ENTITIES) or ()),
+            persistent_notification=bool(user_input.get(CONF_PERSISTENT_NOTIFICATION)),
+            muted=frozenset(user_input.get(CONF_MUTED) or ()),
+        )
+    except OptionsError:
+        raise
+    except ValueError as err:
+        raise OptionsError("invalid_value", CONF_MUTED) from err
+
+
+def insights_suggestion(
+    insights: InsightsOptions | None, temperature_entity: str | None
+) -> dict[str, Any]:
+    """The form's values for the saved settings (the defaults when off)."""
+    current = insights or InsightsOptions()
+    return {
+        FIELD_ENABLED: insights is not None,
+        CONF_TEMPERATURE_ENTITY: temperature_entity,
+        CONF_HOLIDAY_ENTITY: current.holiday_entity,
+        CONF_DAILY_LIMIT_KWH: current.daily_limit_kwh,
+        CONF_WEEKLY_LIMIT_EUR: current.weekly_limit_eur,
+        CONF_MAX_POWER_SHARE: round(current.max_power_share * 100),
+        CONF_NOTIFY_ENTITIES: list(current.notify_entities),
+        CONF_PERSISTENT_NOTIFICATION: current.persistent_notification,
+        CONF_MUTED: sorted(current.muted),
+    }
+
 
 # --- load shedding ----------------------------------------------------------------------------
 

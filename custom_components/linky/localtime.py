@@ -9,7 +9,7 @@ written by this integration).
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,3 +48,12 @@ def parse_optional_day(text: object) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         return None
+
+
+def days_touched(start: datetime, end: datetime) -> list[date]:
+    """The local days that the span [start, end) has at least a moment in (an empty or
+    reversed span: none)."""
+    if end <= start:
+        return []
+    first, last = local_date(start), local_date(end - timedelta(microseconds=1))
+    return [date.fromordinal(n) for n in range(first.toordinal(), last.toordinal() + 1)]

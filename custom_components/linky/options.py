@@ -18,17 +18,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
+from .analytics.anomalies import FindingKind
 from .const import (
     CONF_BATTERIES,
     CONF_CONTRACT_KVA,
     CONF_DAILY_HISTORY_MONTHS,
+    CONF_DAILY_LIMIT_KWH,
     CONF_DWELL,
+    CONF_HOLIDAY_ENTITY,
     CONF_HOURLY_HISTORY_MONTHS,
+    CONF_INSIGHTS,
     CONF_LOAD_SHEDDING,
     CONF_LOADS,
+    CONF_MAX_POWER_SHARE,
+    CONF_MUTED,
+    CONF_NOTIFY_ENTITIES,
     CONF_OFF_RATIO,
     CONF_ON_RATIO,
     CONF_PEAK_BUCKETS,
+    CONF_PERSISTENT_NOTIFICATION,
     CONF_POWER_ENTITY,
     CONF_PRODUCTION,
     CONF_PRODUCTION_PDL,
@@ -39,11 +47,14 @@ from .const import (
     CONF_STEP_INTERVAL,
     CONF_SUBSCRIBED_KVA,
     CONF_TARIFF,
+    CONF_TEMPERATURE_ENTITY,
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
     CONF_TEMPO_URL,
+    CONF_WEEKLY_LIMIT_EUR,
     DEFAULT_DAILY_HISTORY_MONTHS,
     DEFAULT_HOURLY_HISTORY_MONTHS,
+    DEFAULT_MAX_POWER_SHARE,
     DEFAULT_REQUEST_CAP,
     MAX_DAILY_HISTORY_MONTHS,
     MAX_HOURLY_HISTORY_MONTHS,
@@ -237,6 +248,68 @@ class SheddingOptions:
         )
 
 
+WEEKLY_REPORT: Final = "weekly_report"
+INSIGHT_KINDS: Final = (WEEKLY_REPORT, *(kind.value for kind in FindingKind))
+"""What the insights tell (the event types of the insights event entity), each mutable."""
+
+
+@dataclass(frozen=True, slots=True)
+class InsightsOptions:
+    """The insights settings (anomalies, limits, weekly report) and where to tell them."""
+
+    holiday_entity: str | None = None  # an input_boolean or a calendar: days left out
+    daily_limit_kwh: float | None = None
+    weekly_limit_eur: float | None = None
+    max_power_share: float = DEFAULT_MAX_POWER_SHARE  # of the subscribed power
+    notify_entities: tuple[str, ...] = ()
+    persistent_notification: bool = False
+    muted: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.daily_limit_kwh is not None and not self.daily_limit_kwh > 0:
+            raise OptionsError("out_of_range", CONF_DAILY_LIMIT_KWH)
+        if self.weekly_limit_eur is not None and not self.weekly_limit_eur > 0:
+            raise OptionsError("out_of_range", CONF_WEEKLY_LIMIT_EUR)
+        if not 0.1 <= self.max_power_share <= 1.0:
+            raise OptionsError("out_of_range", CONF_MAX_POWER_SHARE)
+        if unknown := self.muted - set(INSIGHT_KINDS):
+            raise ValueError(f"unknown insight kinds {sorted(unknown)}")
+
+    def tells(self, kind: str) -> bool:
+        """Whether `kind` (an `INSIGHT_KINDS` value) is told (not muted)."""
+        return kind not in self.muted
+
+    def as_section(self) -> dict[str, Any]:
+        """The stored section."""
+        return {
+            CONF_HOLIDAY_ENTITY: self.holiday_entity,
+            CONF_DAILY_LIMIT_KWH: self.daily_limit_kwh,
+            CONF_WEEKLY_LIMIT_EUR: self.weekly_limit_eur,
+            CONF_MAX_POWER_SHARE: self.max_power_share,
+            CONF_NOTIFY_ENTITIES: list(self.notify_entities),
+            CONF_PERSISTENT_NOTIFICATION: self.persistent_notification,
+            CONF_MUTED: sorted(self.muted),
+        }
+
+    @classmethod
+    def parse(cls, section: Mapping[str, Any]) -> InsightsOptions:
+        """Read the stored section. Raises ValueError (or TypeError)."""
+
+        def number(key: str) -> float | None:
+            value = section.get(key)
+            return None if value is None else float(value)
+
+        return cls(
+            holiday_entity=section.get(CONF_HOLIDAY_ENTITY) or None,
+            daily_limit_kwh=number(CONF_DAILY_LIMIT_KWH),
+            weekly_limit_eur=number(CONF_WEEKLY_LIMIT_EUR),
+            max_power_share=float(section.get(CONF_MAX_POWER_SHARE, DEFAULT_MAX_POWER_SHARE)),
+            notify_entities=tuple(str(e) for e in section.get(CONF_NOTIFY_ENTITIES) or ()),
+            persistent_notification=bool(section.get(CONF_PERSISTENT_NOTIFICATION, False)),
+            muted=frozenset(str(kind) for kind in section.get(CONF_MUTED) or ()),
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class LinkyOptions:
     """Everything a user chose for one meter."""
@@ -247,6 +320,8 @@ class LinkyOptions:
     tempo: TempoSourceOptions = field(default_factory=TempoSourceOptions)
     shedding: SheddingOptions | None = None
     pv_entity: str | None = None
+    temperature_entity: str | None = None  # outdoor temperature, daily means (weather)
+    insights: InsightsOptions | None = None  # None: no insights
     problems: tuple[str, ...] = ()
     """Stored sections that could not be read (left out), with the reason."""
 
@@ -273,6 +348,12 @@ class LinkyOptions:
                 shedding = SheddingOptions.parse(section, loads)
             except (KeyError, TypeError, ValueError) as err:
                 problems.append(f"load shedding: {err}")
+        insights: InsightsOptions | None = None
+        if isinstance(section := options.get(CONF_INSIGHTS), Mapping):
+            try:
+                insights = InsightsOptions.parse(section)
+            except (TypeError, ValueError) as err:
+                problems.append(f"insights: {err}")
         try:
             kva = int(options[CONF_CONTRACT_KVA]) if options.get(CONF_CONTRACT_KVA) else None
         except (TypeError, ValueError) as err:
@@ -289,6 +370,8 @@ class LinkyOptions:
             ),
             shedding=shedding,
             pv_entity=options.get(CONF_PV_ENTITY) or None,
+            temperature_entity=options.get(CONF_TEMPERATURE_ENTITY) or None,
+            insights=insights,
             problems=tuple(problems),
         )
 
@@ -303,6 +386,8 @@ class LinkyOptions:
             CONF_TEMPO_TOMORROW_ENTITY: self.tempo.tomorrow_entity,
             CONF_LOAD_SHEDDING: None if self.shedding is None else self.shedding.as_section(),
             CONF_PV_ENTITY: self.pv_entity,
+            CONF_TEMPERATURE_ENTITY: self.temperature_entity,
+            CONF_INSIGHTS: None if self.insights is None else self.insights.as_section(),
         }
         return {key: value for key, value in options.items() if value is not None}
 

@@ -42,6 +42,7 @@ from .const import (
     CONF_REQUEST_CAP,
     CONF_RETENTION_YEARS,
     CONF_SUBSCRIBED_KVA,
+    CONF_TEMPERATURE_ENTITY,
     CONF_TEMPO_ENTITY,
     CONF_TEMPO_TOMORROW_ENTITY,
     CONF_TEMPO_URL,
@@ -70,6 +71,7 @@ from .energy.tariffs import (
 from .flow_forms import (
     BUYBACK_SCHEMA,
     CONTRACT_SCHEMA,
+    INSIGHTS_SCHEMA,
     METER_SCHEMA,
     PV_SCHEMA,
     SHEDDING_SCHEMA,
@@ -77,12 +79,14 @@ from .flow_forms import (
     decimal_input,
     describe_period,
     describe_tariff,
+    insights_suggestion,
     offpeak_text,
     period_schema,
     period_suggestion,
     public_tariff,
     read_battery,
     read_day,
+    read_insights,
     read_period,
     read_url,
     tariff_error_field,
@@ -127,7 +131,7 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
             if len(tariff.periods) > 1:
                 menu.append("remove_period")
             menu.append("clear_tariff")
-        menu += ["tempo_source", "load_shedding", "self_consumption"]
+        menu += ["tempo_source", "load_shedding", "self_consumption", "insights"]
         return self.async_show_menu(
             step_id="init",
             menu_options=menu,
@@ -444,6 +448,30 @@ class LinkyOptionsFlow(OptionsFlowWithReload):
             data_schema=self.add_suggested_values_to_schema(
                 PV_SCHEMA, _present({CONF_PV_ENTITY: options.pv_entity})
             ),
+        )
+
+    async def async_step_insights(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Anomalies, limits and the weekly report: on or off, the outdoor temperature and
+        holiday sources, the limits, where to tell them, what to mute."""
+        options = self._options
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            try:
+                insights = read_insights(user_input)
+            except OptionsError as err:
+                errors[err.field] = err.key
+            else:
+                temperature = user_input.get(CONF_TEMPERATURE_ENTITY) or None
+                return self._async_save(
+                    replace(options, insights=insights, temperature_entity=temperature)
+                )
+        suggested = user_input or insights_suggestion(options.insights, options.temperature_entity)
+        return self.async_show_form(
+            step_id="insights",
+            data_schema=self.add_suggested_values_to_schema(INSIGHTS_SCHEMA, _present(suggested)),
+            errors=errors,
         )
 
 

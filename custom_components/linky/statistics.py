@@ -26,7 +26,7 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.components.recorder.tasks import RecorderTask
-from homeassistant.const import UnitOfEnergy
+from homeassistant.const import UnitOfEnergy, UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
@@ -203,4 +203,35 @@ def read_hourly_wh(
         dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
         for row in stats.get(stat_id, [])
         if isinstance(value := row.get(kind), int | float)
+    }
+
+
+def read_series_hourly(
+    hass: HomeAssistant, stat_ids: set[str], start: datetime, end: datetime
+) -> dict[str, dict[datetime, float]]:
+    """The stored hourly values ("state": Wh for energy, EUR for money) of several
+    statistics between `start` and `end`, per statistic id (executor)."""
+    stats = statistics_during_period(hass, start, end, stat_ids, "hour", _WH, {"state"})  # type: ignore[arg-type]
+    return {
+        stat_id: {
+            dt_util.utc_from_timestamp(row["start"]): float(value)
+            for row in rows
+            if isinstance(value := row.get("state"), int | float)
+        }
+        for stat_id, rows in stats.items()
+    }
+
+
+_CELSIUS = {"temperature": UnitOfTemperature.CELSIUS}
+
+
+def read_hourly_means(
+    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+) -> dict[datetime, float]:
+    """The hourly means (°C) of a temperature sensor's statistics, per UTC hour (executor)."""
+    stats = statistics_during_period(hass, start, end, {entity_id}, "hour", _CELSIUS, {"mean"})  # type: ignore[arg-type]
+    return {
+        dt_util.utc_from_timestamp(row["start"]): float(value)
+        for row in stats.get(entity_id, [])
+        if isinstance(value := row.get("mean"), int | float)
     }

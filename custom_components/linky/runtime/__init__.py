@@ -9,18 +9,22 @@ a `DerivedPart` subclass (see `derived.py`) and one line in `DERIVED_PARTS`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.recorder import get_instance
 
+from ..conso.models import MaxPower
 from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
 from ..options import LinkyOptions
 from ..statistics import statistic_id
 from .costs import CostSeries
 from .derived import DerivedPart, PartContext
+from .insights import InsightsPart
 from .peak_hours import PeakHoursPart
 from .self_consumption import SelfConsumption
 from .shedding import LoadShedding, async_create_shedding, async_remove_shedding
@@ -30,7 +34,12 @@ from .tempo_source import TempoCoordinator, async_create_tempo
 if TYPE_CHECKING:
     from ..coordinator import LinkyCoordinator
 
-DERIVED_PARTS: Final[tuple[type[DerivedPart], ...]] = (CostSeries, SelfConsumption, PeakHoursPart)
+DERIVED_PARTS: Final[tuple[type[DerivedPart], ...]] = (
+    CostSeries,
+    SelfConsumption,
+    PeakHoursPart,
+    InsightsPart,  # after the series it reads (costs, self-consumption)
+)
 """Every kind of derived part, in the order they run after an import."""
 
 
@@ -62,6 +71,12 @@ async def async_build_parts(
 ) -> EntryParts:
     """Build (not start) the parts the options ask for."""
     tempo = await async_create_tempo(hass, entry, options)
+    shedding = async_create_shedding(hass, entry, pdl, options, tempo)
+
+    def max_power() -> Mapping[date, MaxPower]:
+        runtime: LinkyRuntimeData | None = getattr(entry, "runtime_data", None)
+        return {} if runtime is None else runtime.coordinator.max_power_days
+
     context = PartContext(
         hass=hass,
         entry=entry,
@@ -69,9 +84,10 @@ async def async_build_parts(
         options=options,
         series=options.sync_options(pdl).series,
         tempo=tempo,
+        shed_days=frozenset if shedding is None else (lambda: shedding.shed_days),
+        max_power=max_power,
     )
     derived = tuple(part for kind in DERIVED_PARTS if (part := kind.create(context)) is not None)
-    shedding = async_create_shedding(hass, entry, pdl, options, tempo)
     return EntryParts(tempo=tempo, shedding=shedding, derived=derived)
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar, Self
@@ -34,6 +34,7 @@ from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
 from ..atomic import AtomicSteps
+from ..conso.models import MaxPower
 from ..const import DOMAIN, LOGGER
 from ..energy.ledger import DayData, SeriesLedger, plan_write
 from ..localtime import local_date
@@ -64,6 +65,10 @@ class PartContext:
     options: LinkyOptions
     series: tuple[str, ...]
     tempo: TempoCoordinator | None
+    shed_days: Callable[[], Collection[date]] = frozenset
+    """The local days this integration shed loads on (load shedding)."""
+    max_power: Callable[[], Mapping[date, MaxPower]] = dict
+    """The daily max power the meter coordinator imported (the last 60 days)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -47,6 +47,7 @@ from ..const import DOMAIN, LOGGER
 from ..energy.pricing import TariffEngine
 from ..energy.tariffs import Bucket, Tariff, TariffError
 from ..energy.tempo_calendar import TempoColour
+from ..localtime import local_date
 from ..options import LinkyOptions, SheddingOptions
 from ..shedding.controller import (
     EVENT_RESTORE,
@@ -74,6 +75,7 @@ from .tempo_source import TempoCoordinator
 STORE_NAME: Final = "shedding"
 CALL_TIMEOUT: Final = timedelta(seconds=15)
 RESTORE_PATIENCE: Final = timedelta(hours=1)
+SHED_DAYS_KEPT: Final = timedelta(days=400)
 SAVE_DELAY: Final = 10  # seconds, for detector-only changes (actions save at once)
 _OFFPEAK_BUCKETS: Final = frozenset({Bucket.HC, Bucket.BLUE_HC, Bucket.WHITE_HC, Bucket.RED_HC})
 _APPARENT_POWER_FACTORS: Final = {"VA": 1.0, "kVA": 1000.0}
@@ -137,6 +139,8 @@ class LoadShedding(Notifier):
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._again = False
+        self.shed_days: set[date] = set()
+        """Local days some load was shed on (left out of the insights' baselines)."""
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -157,6 +161,10 @@ class LoadShedding(Notifier):
                 )
         except (KeyError, TypeError, ValueError) as err:
             LOGGER.warning("Saved load-shedding state of %s is unreadable: %s", self.pdl, err)
+        try:
+            self.shed_days = {date.fromisoformat(day) for day in saved.get("shed_days", [])}
+        except (TypeError, ValueError) as err:
+            LOGGER.warning("Saved shed days of %s are unreadable: %s", self.pdl, err)
 
     @callback
     def async_start_after_startup(self) -> None:
@@ -325,6 +333,10 @@ class LoadShedding(Notifier):
     async def _async_save_then_execute(self, actions: Sequence[Action]) -> None:
         """Save what the controller decided (a crash while acting then loses nothing: a
         shed load is known as shed before it is), act, and save again."""
+        if self.controller.level or any(isinstance(a, ShedAction) for a in actions):
+            today = local_date(dt_util.utcnow())
+            self.shed_days = {d for d in self.shed_days if d > today - SHED_DAYS_KEPT}
+            self.shed_days.add(today)
         await self.store.async_save(self._data_to_save())
         await async_execute(self.hass, self.entry.entry_id, self.pdl, actions)
         if actions:
@@ -335,6 +347,7 @@ class LoadShedding(Notifier):
         return {
             "controller": self.controller.as_dict(),
             "detector": None if self.detector is None else self.detector.as_dict(),
+            "shed_days": sorted(day.isoformat() for day in self.shed_days),
         }
 
 
