@@ -122,6 +122,11 @@ def _weather(day: date) -> _Weather:
     return _Weather(temperature, rng.uniform(0.85, 1.0), variable=False)
 
 
+def outdoor_temperature(day: date) -> float:
+    """The daily mean outdoor temperature the emulator's households live in (degrees C)."""
+    return _weather(day).temperature
+
+
 def _heating_shape(hour: float, weekend: bool) -> float:
     """Relative heating power over the day: night setback, morning and evening comfort."""
     if hour < 6 or hour >= 23:

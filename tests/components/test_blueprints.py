@@ -1,7 +1,7 @@
 """The shipped automation blueprints load and validate with Home Assistant's own blueprint
 schema, and automations instantiated from them run: heaters shed at a peak and restored
 exactly (peak end or maximum duration), a battery driven at peaks and off-peak hours,
-pre-heat before a red Tempo day."""
+pre-heat before a red Tempo day, the insights sent to a notify entity."""
 
 from __future__ import annotations
 
@@ -42,6 +42,7 @@ INPUTS: dict[str, set[str]] = {
     "preheat_before_tempo_red.yaml": {
         "tempo_tomorrow", "colours", "heaters", "temperature", "start_time", "end_time",
     },
+    "notify_insights.yaml": {"insights_event", "notify_entity", "kinds"},
 }  # fmt: skip
 
 
@@ -272,3 +273,37 @@ async def test_preheat_blueprint_before_a_red_day(
         assert calls_for(presets, entity_id) == [{"preset_mode": "comfort"}]
         assert calls_for(temperatures[1:], entity_id) == [{"temperature": 19}]
     await turn_off_automation(hass)
+
+
+INSIGHTS = "event.linky_insights"
+
+
+def fire_insight(hass: HomeAssistant, when: str, kind: str, **data: Any) -> None:
+    """The insights event entity's state after an event (as `EventEntity` writes it)."""
+    hass.states.async_set(
+        INSIGHTS,
+        when,
+        {"event_types": ["weekly_report", "unusual_day"], "event_type": kind, **data},
+    )
+
+
+async def test_notify_insights_sends_each_chosen_event_once(hass: HomeAssistant) -> None:
+    """Each new event of a chosen kind is sent with its title and message; other kinds, and
+    the state restored after a restart (from unavailable), are not."""
+    hass.states.async_set(INSIGHTS, "unknown", {"friendly_name": "Linky Insights"})
+    sent = async_mock_service(hass, "notify", "send_message")
+    await setup_automation(
+        hass,
+        "notify_insights.yaml",
+        {"insights_event": INSIGHTS, "notify_entity": "notify.phone", "kinds": ["weekly_report"]},
+    )
+    fire_insight(hass, "2026-11-23T08:40:00+00:00", "weekly_report", title="W47", message="12 kWh")
+    await hass.async_block_till_done()
+    fire_insight(hass, "2026-11-23T08:40:01+00:00", "unusual_day", message="a day")
+    await hass.async_block_till_done()
+    hass.states.async_set(INSIGHTS, "unavailable", {})
+    fire_insight(hass, "2026-11-23T08:40:01+00:00", "weekly_report", title="W47", message="12 kWh")
+    await hass.async_block_till_done()
+    assert [call.data for call in sent] == [
+        {"entity_id": ["notify.phone"], "title": "W47", "message": "12 kWh"}
+    ]

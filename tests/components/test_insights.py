@@ -36,6 +36,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from conso_emulator import Emulator
 from conso_emulator.meters import Meter
 from custom_components.linky.const import (
+    CONF_DAILY_HISTORY_MONTHS,
     CONF_HOURLY_HISTORY_MONTHS,
     CONF_INSIGHTS,
     CONF_NOTIFY_ENTITIES,
@@ -63,6 +64,7 @@ def _insights_entry(emulator: Emulator, url: str, pdl: str) -> MockConfigEntry:
         url,
         pdl,
         **{
+            CONF_DAILY_HISTORY_MONTHS: 4,
             CONF_HOURLY_HISTORY_MONTHS: 3,
             CONF_INSIGHTS: {CONF_NOTIFY_ENTITIES: [NOTIFY]},
         },

@@ -33,8 +33,8 @@ from ..analytics.insights import (
     find,
     week_due,
 )
-from ..analytics.report_text import finding_text
-from ..analytics.weekly import IsoWeek, MeterWeek, Rows
+from ..analytics.report_text import finding_text, render
+from ..analytics.weekly import IsoWeek, MeterWeek, Rows, WeeklyReport
 from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
 from ..energy.costs import ALL_SERIES
 from ..energy.hourly import local_day_bounds
@@ -231,7 +231,11 @@ class InsightsPart(DerivedPart):
         self.told = {k: f for k, f in self.told.items() if f.day > today - TOLD_KEPT}
         await async_tell_findings(self.hass, self.pdl, self.targets, new)
         if due is not None and self.last_week is not None and self.settings.tells(WEEKLY_REPORT):
-            self._emit(WEEKLY_REPORT, self.last_week.as_dict())
+            report = WeeklyReport(due[0], (self.last_week,))
+            title, message = render(report, language, {self.pdl: self.entry.title})
+            self._emit(
+                WEEKLY_REPORT, {**self.last_week.as_dict(), "title": title, "message": message}
+            )
             await self._hub.async_submit(self.entry.entry_id, self.last_week)
 
     async def _async_history(self, today: date) -> MeterHistory:
