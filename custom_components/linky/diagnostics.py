@@ -114,6 +114,11 @@ async def async_get_config_entry_diagnostics(
             "tempo": runtime.tempo is not None,
             "load_shedding": runtime.shedding is not None,
             "derived": [part.key for part in runtime.derived],
+            "derived_state": {
+                part.key: shown
+                for part in runtime.derived
+                if (shown := part.diagnostics()) is not None
+            },
             "options_problems": list(runtime.options.problems),
         },
         "service": {

@@ -44,8 +44,9 @@ from custom_components.linky.const import (
 )
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.localtime import PARIS
+from custom_components.linky.runtime.insights import InsightsPart
 
-from .helpers import meter_entry, setup_integration
+from .helpers import derived_part, meter_entry, setup_integration
 
 PDL = "25946599093181"
 NEW_PDL = "25946599093198"
@@ -160,6 +161,11 @@ async def test_findings_and_weekly_report_told_once(
     previous = _truth_kwh(emulator, PDL, date(2026, 11, 9), date(2026, 11, 15))
     assert report["vs_previous"]["reference_kwh"] == pytest.approx(previous, abs=0.01)
     assert [finding["kind"] for finding in report["findings"]]
+
+    diagnostics = derived_part(entry, InsightsPart).diagnostics()
+    assert diagnostics["reported_week"] == WEEK
+    assert diagnostics["events_held"] == 0
+    assert diagnostics["event_entity_attached"] is True
 
     messages = [call.data for call in notified]
     assert [m["entity_id"] for m in messages] == [NOTIFY, NOTIFY]

@@ -6,7 +6,8 @@ recorder, frozen time):
 - holidays from a calendar (`calendar.get_events`): an injected unusual day inside them is not
   reported; from an input boolean: the local days it was on, read from the recorder;
 - muted kinds fire nothing; a persistent notification when asked;
-- two meters: one weekly message with both and their total;
+- two meters: one weekly message with both and their total; a stuck meter delays it only
+  until its patience is over;
 - the options step turns the insights on and off (the event entity comes and goes).
 """
 
@@ -48,7 +49,10 @@ from custom_components.linky.const import (
     DOMAIN,
 )
 from custom_components.linky.localtime import PARIS
+from custom_components.linky.analytics.isoweek import IsoWeek
+from custom_components.linky.analytics.weekly import MeterWeek
 from custom_components.linky.runtime.insight_sources import async_read_holidays
+from custom_components.linky.runtime.reports import HUB_PATIENCE, Targets, async_get_hub
 
 from .helpers import meter_entry, options_flow, setup_integration
 from .test_insights import NOTIFY, NOW, PDL, STEP_DAY, UNUSUAL_DAY, WEEK, _capture, _keys
@@ -266,3 +270,31 @@ async def test_options_turn_the_insights_on_and_off(
     )
     assert CONF_INSIGHTS not in entry.options
     assert hass.states.get(event_id) is None or hass.states.get(event_id).state == "unavailable"  # type: ignore[union-attr]
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_weekly_message_waits_for_a_stuck_meter_then_goes_without_it(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory
+) -> None:
+    """A meter whose imports are stuck never submits its week: the others' weekly message
+    waits for it until 80 hours after the week's end, then goes without it, once."""
+    notified = async_mock_service(hass, "notify", "send_message")
+    hub = async_get_hub(hass)
+    targets = Targets((NOTIFY,))
+    hub.join("first", targets, PDL, "Home")
+    hub.join("stuck", targets, OTHER_PDL, "Shop")
+    week = IsoWeek(2026, 47)
+    await hub.async_submit("first", MeterWeek(week=week, pdl=PDL, consumption_kwh=80.0))
+    await hub.async_poll()
+    assert notified == []
+    freezer.move_to(week.bounds()[1] + HUB_PATIENCE - timedelta(minutes=1))
+    await hub.async_poll()
+    assert notified == []
+    freezer.move_to(week.bounds()[1] + HUB_PATIENCE)
+    await hub.async_poll()
+    await hub.async_poll()
+    assert len(notified) == 1
+    assert "Home" in notified[0].data["message"]
+    assert "Shop" not in notified[0].data["message"]
+    await hub.async_submit("stuck", MeterWeek(week=week, pdl=OTHER_PDL, consumption_kwh=5.0))
+    assert len(notified) == 1, "a week is sent once"

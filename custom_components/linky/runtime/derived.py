@@ -145,6 +145,10 @@ class DerivedPart(Notifier, ABC):
     async def async_unload(self) -> None:
         """Stop (the entry unloads); the state is saved after every update already."""
 
+    def diagnostics(self) -> dict[str, Any] | None:
+        """What the diagnostics download shows of the part (None: nothing)."""
+        return None
+
     @classmethod
     async def async_remove(
         cls, hass: HomeAssistant, entry_id: str, pdl: str, clear_statistics: bool

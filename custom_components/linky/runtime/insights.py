@@ -139,13 +139,17 @@ class InsightsPart(DerivedPart):
         self._outbox: list[tuple[str, dict[str, Any]]] = []
         self._fire: FireEvent | None = None
         self._hub = async_get_hub(self.hass)
-        if settings.tells(WEEKLY_REPORT):
-            self._hub.join(self.entry.entry_id, self.targets, self.pdl, self.entry.title)
 
     @classmethod
     def wanted(cls, options: LinkyOptions) -> bool:
         """When the insights are on."""
         return options.insights is not None
+
+    async def async_start(self) -> None:
+        """Join the weekly message (its week is awaited from now on), then start."""
+        if self.settings.tells(WEEKLY_REPORT):
+            self._hub.join(self.entry.entry_id, self.targets, self.pdl, self.entry.title)
+        await super().async_start()
 
     # --- events -----------------------------------------------------------------------------
 
@@ -194,6 +198,20 @@ class InsightsPart(DerivedPart):
             self._state_to_save, 1
         )
 
+    def diagnostics(self) -> dict[str, Any]:
+        """Counts and choices (no figure that would identify the household)."""
+        return {
+            "findings_told": len(self.told),
+            "reported_week": None if self.reported is None else str(self.reported),
+            "events_held": len(self._outbox),
+            "event_entity_attached": self._fire is not None,
+            "notify_entities": len(self.targets.notify_entities),
+            "persistent_notification": self.targets.persistent,
+            "muted": sorted(self.settings.muted),
+            "temperature_source": self.context.options.temperature_entity is not None,
+            "holiday_source": self.settings.holiday_entity is not None,
+        }
+
     async def async_unload(self) -> None:
         """The meter's week is no longer awaited by the weekly message."""
         self._hub.leave(self.entry.entry_id)
@@ -237,6 +255,7 @@ class InsightsPart(DerivedPart):
                 WEEKLY_REPORT, {**self.last_week.as_dict(), "title": title, "message": message}
             )
             await self._hub.async_submit(self.entry.entry_id, self.last_week)
+        await self._hub.async_poll()
 
     async def _async_history(self, today: date) -> MeterHistory:
         """What the detectors read: the stored days of the last `HISTORY_DAYS` days, the

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Final
 
 from homeassistant.components import persistent_notification
@@ -23,14 +24,19 @@ from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.start import async_at_started
 from homeassistant.helpers.storage import Store
+from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
 from ..analytics.anomalies import Finding
+from ..analytics.insights import REPORT_GRACE
 from ..analytics.report_text import finding_text, render
 from ..analytics.weekly import IsoWeek, MeterWeek, WeeklyReport
 from ..const import DOMAIN, LOGGER
 from ..options import WEEKLY_REPORT, InsightsOptions
 
+HUB_PATIENCE: Final = REPORT_GRACE + timedelta(days=1)
+"""How long after a week's end the weekly message waits for a meter that has not
+submitted it (its import is stuck), before it is sent without it."""
 STORAGE_KEY: Final = f"{DOMAIN}.insights_reports"
 STORAGE_VERSION: Final = 1
 WEEKS_KEPT: Final = 8
@@ -127,41 +133,53 @@ class ReportHub:
         async with self._lock:
             await self._async_load()
             week = meter_week.week
-            if week in self.sent:
-                return
-            self.weeks.setdefault(week, {})[entry_id] = meter_week.as_dict()
-            await self._async_send_if_ready(week)
+            if week not in self.sent:
+                self.weeks.setdefault(week, {})[entry_id] = meter_week.as_dict()
+            await self._async_send_ready()
             await self._async_save()
+
+    async def async_poll(self) -> None:
+        """Send the weeks some meter never submitted (it is stuck: no import runs) once
+        their patience is over; called after each update of any meter's insights."""
+        async with self._lock:
+            await self._async_load()
+            if self.weeks and await self._async_send_ready():
+                await self._async_save()
 
     async def _async_started(self, _hass: HomeAssistant) -> None:
         async with self._lock:
-            for week in sorted(self.weeks):
-                await self._async_send_if_ready(week)
-            await self._async_save()
+            if await self._async_send_ready():
+                await self._async_save()
 
-    async def _async_send_if_ready(self, week: IsoWeek) -> None:
+    async def _async_send_ready(self) -> bool:
+        """Send the weeks that are ready; whether any was."""
         if not self.hass.is_running:
             # The other meters may not have joined yet: decide once Home Assistant started.
             if not self._waiting_start:
                 self._waiting_start = True
                 async_at_started(self.hass, self._async_started)
-            return
+            return False
+        sent = False
+        for week in sorted(self.weeks):
+            sent = await self._async_send_if_ready(week) or sent
+        return sent
+
+    async def _async_send_if_ready(self, week: IsoWeek) -> bool:
         submitted = self.weeks.get(week, {})
-        if any(entry_id not in submitted for entry_id in self._members):
-            return
-        members = [entry_id for entry_id in self._members if entry_id in submitted]
-        if not members:
-            return
-        report = WeeklyReport(
-            week, tuple(MeterWeek.from_dict(submitted[entry_id]) for entry_id in members)
-        )
+        waiting = [entry_id for entry_id in self._members if entry_id not in submitted]
+        patience_over = dt_util.utcnow() >= week.bounds()[1] + HUB_PATIENCE
+        if not submitted or (waiting and not patience_over):
+            return False
+        report = WeeklyReport(week, tuple(MeterWeek.from_dict(data) for data in submitted.values()))
         self.sent.add(week)
         self.weeks.pop(week, None)
-        targets = Targets.union(self._members[entry_id] for entry_id in members)
-        if targets.empty:
-            return
-        title, message = render(report, self.hass.config.language, self._names)
-        await async_tell(self.hass, targets, title, message, f"{DOMAIN}_{WEEKLY_REPORT}")
+        targets = Targets.union(
+            self._members[entry_id] for entry_id in submitted if entry_id in self._members
+        )
+        if not targets.empty:
+            title, message = render(report, self.hass.config.language, self._names)
+            await async_tell(self.hass, targets, title, message, f"{DOMAIN}_{WEEKLY_REPORT}")
+        return True
 
     async def _async_load(self) -> None:
         if self._loaded:
