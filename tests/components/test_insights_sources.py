@@ -37,6 +37,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.meters import Meter
 from conso_emulator.truth import outdoor_temperature
+from custom_components.linky.analytics.isoweek import IsoWeek
+from custom_components.linky.analytics.weekly import MeterWeek
 from custom_components.linky.const import (
     CONF_DAILY_HISTORY_MONTHS,
     CONF_HOLIDAY_ENTITY,
@@ -49,8 +51,6 @@ from custom_components.linky.const import (
     DOMAIN,
 )
 from custom_components.linky.localtime import PARIS
-from custom_components.linky.analytics.isoweek import IsoWeek
-from custom_components.linky.analytics.weekly import MeterWeek
 from custom_components.linky.runtime.insight_sources import async_read_holidays
 from custom_components.linky.runtime.reports import HUB_PATIENCE, Targets, async_get_hub
 
