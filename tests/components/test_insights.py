@@ -17,6 +17,7 @@ After its import:
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -35,18 +36,22 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from conso_emulator import Emulator
 from conso_emulator.meters import Meter
+from custom_components.linky.analytics.isoweek import IsoWeek
 from custom_components.linky.const import (
     CONF_DAILY_HISTORY_MONTHS,
     CONF_HOURLY_HISTORY_MONTHS,
     CONF_INSIGHTS,
     CONF_NOTIFY_ENTITIES,
+    CONF_TARIFF,
+    CONF_WEEKLY_LIMIT_EUR,
     DOMAIN,
 )
 from custom_components.linky.coordinator import LinkyCoordinator
+from custom_components.linky.energy.tariffs import Bucket, ContractOption, Tariff, TariffPeriod
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.runtime.insights import InsightsPart
 
-from .helpers import derived_part, meter_entry, setup_integration
+from .helpers import derived_part, meter_entry, setup_integration, statistic_rows
 
 PDL = "25946599093181"
 NEW_PDL = "25946599093198"
@@ -261,3 +266,66 @@ async def test_week_reported_once_after_a_restart(
     await hass.async_block_till_done(wait_background_tasks=True)
     assert len(_keys(fired, "weekly_report")) == 1
     assert sum(WEEK in call.data["title"] for call in notified) == 1
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_weekly_cost_and_split_equal_the_stored_statistics(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """With an HP/HC contract whose prices (and subscription) change in the middle of the
+    week: the report's
+    EUR is the sum of the stored cost rows of the week (to 0.01 EUR), its HP and HC kWh the
+    sums of the stored bucket rows, and a weekly cost limit below it fires on the Sunday."""
+    emulator.add_meter(Meter(PDL, profile="base"))
+    fired = _capture(hass, PDL)
+    hphc = {Bucket.HP: Decimal("0.2081"), Bucket.HC: Decimal("0.1635")}
+    tariff = Tariff(
+        (
+            TariffPeriod(
+                date(2026, 1, 1), ContractOption.HPHC, hphc, subscription_monthly=Decimal("15.5")
+            ),
+            TariffPeriod(
+                date(2026, 11, 19),
+                ContractOption.HPHC,
+                {Bucket.HP: Decimal("0.25"), Bucket.HC: Decimal("0.18")},
+            ),
+        )
+    )
+    entry = meter_entry(
+        emulator,
+        emulator_url,
+        PDL,
+        **{
+            CONF_DAILY_HISTORY_MONTHS: 4,
+            CONF_HOURLY_HISTORY_MONTHS: 3,
+            CONF_INSIGHTS: {CONF_WEEKLY_LIMIT_EUR: 1.0},
+            CONF_TARIFF: tariff.as_dict(),
+        },
+    )
+    await setup_integration(hass, entry)
+    report = next(data for kind, data in fired if kind == "weekly_report")
+    start, end = IsoWeek(2026, 47).bounds()
+
+    async def week_sum(series: str) -> float:
+        rows = await statistic_rows(hass, f"linky:{PDL}_{series}", start, end)
+        return sum(row["state"] for row in rows if start <= _utc(row["start"]) < end)
+
+    cost = await week_sum("consumption_cost") + await week_sum("fixed_cost")
+    assert cost > 1.0
+    assert report["cost_eur"] == pytest.approx(cost, abs=0.01)
+    assert report["split_kwh"]["hp"] == pytest.approx(await week_sum("consumption_hp"), abs=0.01)
+    assert report["split_kwh"]["hc"] == pytest.approx(await week_sum("consumption_hc"), abs=0.01)
+    assert report["split_kwh"]["hp"] + report["split_kwh"]["hc"] == pytest.approx(
+        report["consumption_kwh"], abs=0.01
+    )
+    limits = [data for kind, data in fired if kind == "threshold_exceeded"]
+    assert [(d["limit"], d["day"]) for d in limits if d["limit"] == "weekly_eur"] == [
+        ("weekly_eur", "2026-11-22")
+    ]
+    weekly = next(d for d in limits if d["limit"] == "weekly_eur")
+    assert weekly["value"] == pytest.approx(cost, abs=0.01)
+    assert weekly["expected"] == 1.0
+
+
+def _utc(start: float) -> datetime:
+    return datetime.fromtimestamp(start, UTC)

@@ -49,10 +49,13 @@ class MeterHistory:
     excluded: frozenset[date] = frozenset()
     max_power: Mapping[date, MaxPower] = field(default_factory=dict)
 
+    def hourly_days(self) -> set[date]:
+        """The days stored hour by hour."""
+        return {local_date(hour) for hour in self.hourly_wh}
+
     def nights(self) -> dict[date, float]:
         """The night base load (W) of every day stored hour by hour."""
-        hourly_days = {local_date(hour) for hour in self.hourly_wh}
-        return night_baseloads(self.hourly_wh, sorted(hourly_days))
+        return night_baseloads(self.hourly_wh, sorted(self.hourly_days()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,19 +126,27 @@ def last_finished_week(today: date) -> IsoWeek:
 
 
 def week_due(
-    now: datetime, reported: IsoWeek | None, days_present: Collection[date]
+    now: datetime,
+    reported: IsoWeek | None,
+    days_present: Collection[date],
+    ready_days: Collection[date] | None = None,
 ) -> tuple[IsoWeek, bool] | None:
     """The week whose report is due and whether it is complete, or None (see the module
-    docstring). Only the last finished week is ever due: a report is news, not history."""
+    docstring). Only the last finished week is ever due: a report is news, not history.
+
+    `ready_days` (default: `days_present`) are the days stored as finely as they will be:
+    with the hourly import on, a day stored only as a daily total (the hourly history not
+    imported yet) has no HP/HC split nor cost yet, so the report waits for it, at most
+    until the grace time; the week is complete then if every day is present at all."""
     week = last_finished_week(local_date(now))
     if reported is not None and reported >= week:
         return None
-    complete = all(day in days_present for day in week.days())
-    if complete:
+    ready = days_present if ready_days is None else ready_days
+    if all(day in ready for day in week.days()):
         return week, True
     week_end = local_day_bounds(week.days()[-1])[1]
     if now >= week_end + REPORT_GRACE:
-        return week, False
+        return week, all(day in days_present for day in week.days())
     return None
 
 

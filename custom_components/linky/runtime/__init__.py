@@ -10,7 +10,7 @@ a `DerivedPart` subclass (see `derived.py`) and one line in `DERIVED_PARTS`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING, Final
 
@@ -87,8 +87,11 @@ async def async_build_parts(
         shed_days=frozenset if shedding is None else (lambda: shedding.shed_days),
         max_power=max_power,
     )
-    derived = tuple(part for kind in DERIVED_PARTS if (part := kind.create(context)) is not None)
-    return EntryParts(tempo=tempo, shedding=shedding, derived=derived)
+    derived: list[DerivedPart] = []
+    for kind in DERIVED_PARTS:
+        if (part := kind.create(replace(context, upstream=tuple(derived)))) is not None:
+            derived.append(part)
+    return EntryParts(tempo=tempo, shedding=shedding, derived=tuple(derived))
 
 
 async def async_remove_entry_data(

@@ -65,6 +65,8 @@ class PartContext:
     options: LinkyOptions
     series: tuple[str, ...]
     tempo: TempoCoordinator | None
+    upstream: tuple[DerivedPart, ...] = ()
+    """The parts built before this one (`DERIVED_PARTS` order), whose series it may read."""
     shed_days: Callable[[], Collection[date]] = frozenset
     """The local days this integration shed loads on (load shedding)."""
     max_power: Callable[[], Mapping[date, MaxPower]] = dict
@@ -97,6 +99,7 @@ class DerivedPart(Notifier, ABC):
         self.pdl = context.pdl
         super().__init__()
         self._lock = asyncio.Lock()
+        self._caught_up = asyncio.Event()
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -119,11 +122,22 @@ class DerivedPart(Notifier, ABC):
             except (AttributeError, KeyError, TypeError, ValueError) as err:
                 LOGGER.warning("Saved %s state of %s is unreadable (%s)", self.key, self.pdl, err)
                 self._restore({})
+        async def first_update() -> None:
+            try:
+                await self._async_guarded(self._async_first_update)
+            finally:
+                self._caught_up.set()
+
         self.entry.async_create_background_task(
-            self.hass,
-            self._async_guarded(self._async_first_update),
-            f"{DOMAIN} {self.key} {self.pdl}",
+            self.hass, first_update(), f"{DOMAIN} {self.key} {self.pdl}"
         )
+
+    async def async_wait_idle(self) -> None:
+        """Wait until the part has caught up at start and is not updating (a part that
+        reads what this one writes calls it before reading)."""
+        await self._caught_up.wait()
+        async with self._lock:
+            pass
 
     async def _async_first_update(self) -> None:
         """The first update of the process: catch up with what is stored."""

@@ -228,6 +228,8 @@ class InsightsPart(DerivedPart):
         await self._async_update()
 
     async def _async_update(self) -> None:
+        for part in self.context.upstream:  # the cost and self-consumption series it reads
+            await part.async_wait_idle()
         now = dt_util.utcnow()
         today = local_date(now)
         history = await self._async_history(today)
@@ -237,7 +239,9 @@ class InsightsPart(DerivedPart):
             self.settings.daily_limit_kwh, self.settings.max_power_share, options.subscribed_kva
         )
         found = find(history, limits, today)
-        if (due := week_due(now, self.reported, history.days_kwh.keys())) is not None:
+        hourly = options.meter.hourly_history_months > 0
+        ready = history.hourly_days() if hourly else None
+        if (due := week_due(now, self.reported, history.days_kwh.keys(), ready)) is not None:
             week = await self._async_build_week(due[0], history, found)
             self.reported, self.last_week = week.week, week
         new = [f for f in found if f.key not in self.told and self.settings.tells(f.kind)]
@@ -296,6 +300,7 @@ class InsightsPart(DerivedPart):
         }
         present = set(history.days_kwh)
         inputs = WeekInputs.of(history)
+
 
         def build(which: IsoWeek, source: Rows, days: set[date], **refs: Any) -> MeterWeek:
             return inputs.build(self.pdl, which, source, days, self._told_or_new(found), **refs)

@@ -118,6 +118,10 @@ def test_week_due_once_complete_or_after_its_grace_time() -> None:
     partial = all_days - {date(2026, 11, 22)}
     assert week_due(_at("2026-11-25T07:59:00+01:00"), None, partial) is None
     assert week_due(_at("2026-11-25T08:00:00+01:00"), None, partial) == (W47, False)
+    # Days stored as daily totals only, while hourly ones are coming: wait, up to the grace.
+    assert week_due(_at("2026-11-23T09:00:00+01:00"), None, all_days, partial) is None
+    assert week_due(_at("2026-11-25T08:00:00+01:00"), None, all_days, partial) == (W47, True)
+    assert week_due(_at("2026-11-23T09:00:00+01:00"), None, all_days, all_days) == (W47, True)
     # A week later, the next week is the one due (W47 is history), incomplete after its grace.
     assert week_due(_at("2026-11-30T09:00:00+01:00"), None, all_days) is None
     assert week_due(_at("2026-12-02T08:00:00+01:00"), None, all_days) == (IsoWeek(2026, 48), False)
