@@ -86,11 +86,11 @@ def find(history: MeterHistory, limits: Limits, today: date) -> list[Finding]:
         power = history.max_power.get(day)
         findings += check_thresholds(
             day,
-            history.days_kwh.get(day),
-            limits.daily_kwh,
-            None if power is None else power.va,
-            limits.subscribed_kva,
-            limits.max_power_share,
+            day_kwh=history.days_kwh.get(day),
+            daily_limit_kwh=limits.daily_kwh,
+            max_power_va=None if power is None else power.va,
+            subscribed_kva=limits.subscribed_kva,
+            max_power_share=limits.max_power_share,
         )
     return findings
 

@@ -122,6 +122,7 @@ class DerivedPart(Notifier, ABC):
             except (AttributeError, KeyError, TypeError, ValueError) as err:
                 LOGGER.warning("Saved %s state of %s is unreadable (%s)", self.key, self.pdl, err)
                 self._restore({})
+
         async def first_update() -> None:
             try:
                 await self._async_guarded(self._async_first_update)

@@ -251,7 +251,7 @@ class InsightsPart(DerivedPart):
             message = finding_text(finding, language)
             self._emit(finding.kind, {"pdl": self.pdl, **finding.as_dict(), "message": message})
         self.told = {k: f for k, f in self.told.items() if f.day > today - TOLD_KEPT}
-        await async_tell_findings(self.hass, self.pdl, self.targets, new)
+        await async_tell_findings(self.hass, self.pdl, self.entry.title, self.targets, new)
         if due is not None and self.last_week is not None and self.settings.tells(WEEKLY_REPORT):
             report = WeeklyReport(due[0], (self.last_week,))
             title, message = render(report, language, {self.pdl: self.entry.title})
@@ -301,7 +301,6 @@ class InsightsPart(DerivedPart):
         present = set(history.days_kwh)
         inputs = WeekInputs.of(history)
 
-
         def build(which: IsoWeek, source: Rows, days: set[date], **refs: Any) -> MeterWeek:
             return inputs.build(self.pdl, which, source, days, self._told_or_new(found), **refs)
 
@@ -310,11 +309,6 @@ class InsightsPart(DerivedPart):
         meter_week = build(week, rows, present, previous=previous, year_before=old)
         over = check_thresholds(
             week.sunday,
-            None,
-            None,
-            None,
-            None,
-            self.settings.max_power_share,
             week_eur=meter_week.cost_eur,
             weekly_limit_eur=self.settings.weekly_limit_eur,
         )

@@ -91,14 +91,13 @@ async def async_tell(
 
 
 async def async_tell_findings(
-    hass: HomeAssistant, pdl: str, targets: Targets, findings: Sequence[Finding]
+    hass: HomeAssistant, pdl: str, name: str, targets: Targets, findings: Sequence[Finding]
 ) -> None:
-    """One message with the new findings of a meter."""
+    """One message with the new findings of a meter (`name`: the entry's title)."""
     if targets.empty or not findings:
         return
     language = hass.config.language
-    french = language.startswith("fr")
-    title = f"Linky {pdl} : alerte" if french else f"Linky {pdl}: alert"
+    title = f"{name} : alerte" if language.startswith("fr") else f"{name}: alert"
     message = "\n".join(f"- {finding_text(finding, language)}" for finding in findings)
     await async_tell(hass, targets, title, message, f"{DOMAIN}_findings_{pdl}")
 
