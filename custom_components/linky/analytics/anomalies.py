@@ -53,6 +53,12 @@ MIN_SCALE_W: Final = 4.0
 MIN_SCALE_SHARE: Final = 0.03
 """The base load's scale is at least this share of its median."""
 MIN_SCALE_KWH: Final = 0.8
+MIN_PART_DAYS: Final = 7
+"""Nights (without heating, or with) a part of the spread needs; fewer: a default."""
+MIN_HEATING_SHARE: Final = 0.05
+"""The spread of heated days is at least this share of their heating."""
+DEFAULT_HEATING_SHARE: Final = 0.10
+"""The share when too few heated days tell it."""
 BALANCE: Final = 16.0
 """Outdoor temperature (°C) below which heating is expected."""
 DAY_HISTORY: Final = 9 * 7
@@ -146,20 +152,21 @@ def night_baseloads(hourly_wh: Mapping[datetime, float], days: Sequence[date]) -
 @dataclass(frozen=True, slots=True)
 class _Baseline:
     """What a series usually is and how much it varies, weather adjusted: the level is the
-    median distance to the weather line (an offset), the spread is measured relative to
-    what each day is expected to take, so that it grows with the heating (a cold day varies
-    more in kWh than a mild one, in the same proportion)."""
+    median distance to the weather line (an offset); the spread grows with the heating, as
+    `of_nights` or `of_days` measure it."""
 
     series: Mapping[date, float]
     temps: Mapping[date, float]
     line: WeatherLine
     level: float
-    reference: float
-    """The median expected value of the baseline's days (> 0), or 0: no relative spread."""
-    spread: Spread
+    base_scale: float
+    heating_share: float = 0.0
+    """Nights: the spread also has this share of the heating the line expects."""
+    reference: float = 0.0
+    """Days: the spread is proportional to the expected kWh, `base_scale` at this level."""
 
     @classmethod
-    def of(
+    def of_nights(
         cls,
         series: Mapping[date, float],
         temps: Mapping[date, float],
@@ -167,33 +174,60 @@ class _Baseline:
         days: Sequence[date],
         floor: float,
     ) -> _Baseline:
-        """The level and the spread of `days` around the weather line; `floor` is the
-        smallest scale (at the reference level)."""
+        """Two parts: what the nights vary without heating (at least `floor`), plus a share
+        of their heating, so that a base load step stands out on a mild night even when
+        the cold nights around it vary by hundreds of W."""
+        heating = [line.heating(temps.get(d)) for d in days]
+        residuals = [series[d] - line.expected(temps.get(d)) for d in days]
+        level = statistics.median(residuals)
+        deviations = [r - level for r in residuals]
+        mild = [v for v, h in zip(deviations, heating, strict=True) if h < floor]
+        base = Spread.of(mild, floor).scale if len(mild) >= MIN_PART_DAYS else floor
+        cold = [v / (base + h) for v, h in zip(deviations, heating, strict=True) if h >= floor]
+        share = DEFAULT_HEATING_SHARE
+        if len(cold) >= MIN_PART_DAYS:
+            share = max(MIN_HEATING_SHARE, Spread.of(cold, 0.0).scale)
+        return cls(series, temps, line, level, base, heating_share=share)
+
+    @classmethod
+    def of_days(
+        cls,
+        series: Mapping[date, float],
+        temps: Mapping[date, float],
+        line: WeatherLine,
+        days: Sequence[date],
+        floor: float,
+    ) -> _Baseline:
+        """Proportional: a day's spread is measured relative to what it is expected to
+        take (a cold day varies more in kWh than a mild one, in the same proportion);
+        `floor` is the smallest scale at the median expected level."""
         lines = [line.expected(temps.get(d)) for d in days]
         residuals = [series[d] - x for d, x in zip(days, lines, strict=True)]
         level = statistics.median(residuals)
-        reference = 0.0
-        if line.slope > 0:
-            reference = max(0.0, statistics.median(lines) + level)
-        baseline = cls(series, temps, line, level, reference, Spread(0.0, 1.0))
-        weights = [baseline.weight(x) for x in lines]
-        deviations = [(r - level) / w for r, w in zip(residuals, weights, strict=True)]
-        return cls(series, temps, line, level, reference, Spread.of(deviations, floor))
+        reference = max(0.0, statistics.median(lines) + level) if line.slope > 0 else 0.0
+        unit = cls(series, temps, line, level, 1.0, reference=reference)
+        deviations = [(r - level) / unit.weight(x) for r, x in zip(residuals, lines, strict=True)]
+        scale = Spread.of(deviations, floor).scale
+        return cls(series, temps, line, level, scale, reference=reference)
 
     def weight(self, line_value: float) -> float:
         """How many times the reference level a day's expected value is (1 without a
-        weather line; at least a half)."""
+        reference; at least a half)."""
         if not self.reference:
             return 1.0
         return max(line_value + self.level, self.reference / 2) / self.reference
+
+    def scale(self, day: date) -> float:
+        """How much the series usually strays from what `day` is expected to take."""
+        temperature = self.temps.get(day)
+        proportional = self.base_scale * self.weight(self.line.expected(temperature))
+        return proportional + self.heating_share * self.line.heating(temperature)
 
     def expected(self, day: date) -> float:
         return self.line.expected(self.temps.get(day)) + self.level
 
     def z(self, day: date) -> float:
-        line_value = self.line.expected(self.temps.get(day))
-        deviation = (self.series[day] - line_value - self.level) / self.weight(line_value)
-        return self.spread.z(deviation)
+        return (self.series[day] - self.expected(day)) / self.scale(day)
 
 
 def _history(
@@ -216,7 +250,7 @@ def _weather_line(
     temperature source)."""
     if temps is None or not days:
         return WeatherLine(0.0, 0.0, BALANCE)
-    return WeatherLine.fit([series[d] for d in days], [temps.get(d) for d in days], BALANCE)
+    return WeatherLine.fit_balance([series[d] for d in days], [temps.get(d) for d in days])
 
 
 def check_baseload(
@@ -236,7 +270,7 @@ def check_baseload(
     temps: Mapping[date, float] = {} if temperatures is None else temperatures
     line = _weather_line(nights, year, temperatures)
     floor = max(MIN_SCALE_W, MIN_SCALE_SHARE * percentile([nights[d] for d in recent], 0.5))
-    baseline = _Baseline.of(nights, temps, line, recent, floor)
+    baseline = _Baseline.of_nights(nights, temps, line, recent, floor)
     findings = []
     if _step_starts(baseline, recent, day):
         findings.append(
@@ -249,7 +283,7 @@ def check_baseload(
                 baseline.z(day),
             )
         )
-    if (drift := _cusum(nights, day, temps=temps, year=year, line=line, floor=floor)) is not None:
+    if (drift := _Drift(nights, temps, line, floor).finding(day, year)) is not None:
         findings.append(drift)
     return findings
 
@@ -270,33 +304,52 @@ def _step_starts(baseline: _Baseline, recent: Sequence[date], day: date) -> bool
     return run == CONFIRM_NIGHTS
 
 
-def _cusum(
-    nights: Mapping[date, float],
-    day: date,
-    *,
-    temps: Mapping[date, float],
-    year: Sequence[date],
-    line: WeatherLine,
-    floor: float,
-) -> Finding | None:
-    """A drift finding when the CUSUM of the nights of the last 28 days (z-scores against
-    the 28 nights before them, clipped) crosses its limit on `day`."""
-    window_start = day - timedelta(days=WINDOW)
-    reference = [d for d in year if window_start - timedelta(days=2 * WINDOW) <= d < window_start]
-    reference = reference[-WINDOW:]
-    if len(reference) < WINDOW:
-        return None
-    baseline = _Baseline.of(nights, temps, line, reference, floor)
-    total = previous = 0.0
-    for night in [*(d for d in year if d > window_start), day]:
-        previous = total
-        z = min(baseline.z(night), CUSUM_CLIP)
-        total = max(0.0, total + z - CUSUM_SLACK)
-    if total > CUSUM_LIMIT >= previous:
+@dataclass(frozen=True, slots=True)
+class _Drift:
+    """The drift sum of a meter's nights: what every night's sum is computed from."""
+
+    nights: Mapping[date, float]
+    temps: Mapping[date, float]
+    line: WeatherLine
+    floor: float
+
+    def finding(self, day: date, year: Sequence[date]) -> Finding | None:
+        """A drift finding when the night of `day` puts the drift sum above its limit while
+        the previous usable night's did not (each night's sum is computed as that night
+        would see it, so a run is told once and a restart tells the same); `year` is the
+        usable nights before `day`."""
+        total = self.total(day, year)
+        if total is None or total <= CUSUM_LIMIT:
+            return None
+        if year:
+            previous = self.total(year[-1], year[:-1])
+            if previous is not None and previous > CUSUM_LIMIT:
+                return None
+        reference = self.reference(day, year)
+        assert reference is not None
         return Finding(
-            FindingKind.BASELOAD_DRIFT, day, nights[day], baseline.expected(day), "W", total
+            FindingKind.BASELOAD_DRIFT, day, self.nights[day], reference.expected(day), "W", total
         )
-    return None
+
+    def reference(self, day: date, year: Sequence[date]) -> _Baseline | None:
+        """The baseline of the 28 usable nights before the 28 days that end with `day`."""
+        start = day - timedelta(days=WINDOW)
+        nights = [d for d in year if start - timedelta(days=2 * WINDOW) <= d < start]
+        if len(nights) < WINDOW:
+            return None
+        return _Baseline.of_nights(self.nights, self.temps, self.line, nights[-WINDOW:], self.floor)
+
+    def total(self, day: date, year: Sequence[date]) -> float | None:
+        """The one-sided CUSUM of the nights of the 28 days that end with `day` (z-scores
+        against the 28 nights before them, clipped); None without enough reference nights."""
+        baseline = self.reference(day, year)
+        if baseline is None:
+            return None
+        start = day - timedelta(days=WINDOW)
+        total = 0.0
+        for night in [*(d for d in year if d > start), day]:
+            total = max(0.0, total + min(baseline.z(night), CUSUM_CLIP) - CUSUM_SLACK)
+        return total
 
 
 # --- unusual days ---------------------------------------------------------------------------
@@ -322,7 +375,7 @@ def check_day(
         return None
     temps: Mapping[date, float] = {} if temperatures is None else temperatures
     line = _weather_line(days_kwh, year, temperatures)
-    baseline = _Baseline.of(days_kwh, temps, line, history, MIN_SCALE_KWH)
+    baseline = _Baseline.of_days(days_kwh, temps, line, history, MIN_SCALE_KWH)
     expected = baseline.expected(day)
     z = baseline.z(day)
     if z > Z_ALERT and days_kwh[day] - expected >= MIN_EXCESS_KWH:

@@ -5,15 +5,18 @@ days.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import compress
+from itertools import accumulate, compress
 import math
 from operator import mul
 import statistics
 
 MAD_SCALE = 1.4826
 """MAD x this estimates the standard deviation of normal data."""
+BALANCES = tuple(13.0 + 0.5 * n for n in range(11))
+"""Balance temperatures (°C) a household's heating is tried against: 13 to 18."""
 
 
 def percentile(values: Sequence[float], share: float) -> float:
@@ -59,9 +62,13 @@ class WeatherLine:
 
     def expected(self, temperature: float | None) -> float:
         """The value expected at `temperature` (None: no weather correction)."""
+        return self.intercept + self.heating(temperature)
+
+    def heating(self, temperature: float | None) -> float:
+        """The part of `expected` due to the cold (0 above the balance or without one)."""
         if temperature is None or self.slope == 0:
-            return self.intercept
-        return self.intercept + self.slope * max(0.0, self.balance - temperature)
+            return 0.0
+        return self.slope * max(0.0, self.balance - temperature)
 
     @classmethod
     def fit(
@@ -91,6 +98,42 @@ class WeatherLine:
             return line
         refit = cls._least_squares(list(compress(xs, kept)), list(compress(ys, kept)), balance)
         return refit or line
+
+    @classmethod
+    def fit_balance(
+        cls,
+        values: Sequence[float],
+        temperatures: Sequence[float | None],
+        balances: Sequence[float] = BALANCES,
+        min_heating_days: int = 10,
+    ) -> WeatherLine:
+        """`fit` at the balance temperature (one of `balances`) whose least-squares line
+        leaves the smallest squared error: the temperature below which this household
+        heats is learned, not assumed. Prefix sums over the values sorted by temperature
+        make each candidate O(log n)."""
+        if len(values) != len(temperatures):
+            raise ValueError("as many temperatures as values are needed")
+        pairs = sorted((t, v) for v, t in zip(values, temperatures, strict=True) if t is not None)
+        best, best_error = balances[len(balances) // 2], math.inf
+        n = len(pairs)
+        if n:
+            temps = [t for t, _ in pairs]
+            sum_t = list(accumulate(temps, initial=0.0))
+            sum_tt = list(accumulate((t * t for t in temps), initial=0.0))
+            sum_v = list(accumulate((v for _, v in pairs), initial=0.0))
+            sum_tv = list(accumulate((t * v for t, v in pairs), initial=0.0))
+            total = sum_v[-1]
+            for balance in balances:
+                k = bisect_left(temps, balance)  # the days colder than the balance
+                sx = k * balance - sum_t[k]
+                sxx = k * balance * balance - 2 * balance * sum_t[k] + sum_tt[k] - sx * sx / n
+                sxy = balance * sum_v[k] - sum_tv[k] - sx * total / n
+                if sxx <= 1e-9 or sxy <= 0:
+                    continue
+                error = -sxy * sxy / sxx  # the squared error, less what every candidate shares
+                if error < best_error:
+                    best, best_error = balance, error
+        return cls.fit(values, temperatures, best, min_heating_days)
 
     @classmethod
     def _least_squares(

@@ -74,6 +74,22 @@ def test_weather_line_learns_the_heating_slope() -> None:
     assert line.expected(None) == pytest.approx(5.0)
 
 
+@pytest.mark.parametrize("balance", [14.0, 17.5])
+def test_weather_line_learns_the_balance_temperature(balance: float) -> None:
+    temps = [t / 2 for t in range(-8, 50)] * 2
+    values = [5.0 + 2.0 * max(0.0, balance - t) for t in temps]
+    line = WeatherLine.fit_balance(values, temps)
+    assert line.balance == balance
+    assert line.slope == pytest.approx(2.0)
+    assert line.intercept == pytest.approx(5.0)
+    assert line.heating(balance + 1) == 0
+    assert line.heating(balance - 3) == pytest.approx(6.0)
+    # the fixed 16 °C guess leaves an error that the learned balance does not
+    fixed = WeatherLine.fit(values, temps)
+    errors = [abs(v - fixed.expected(t)) for v, t in zip(values, temps, strict=True)]
+    assert max(errors) > 0.5
+
+
 def test_weather_line_is_the_median_without_heating_to_see() -> None:
     values = [3.0, 4.0, 5.0, 6.0, 50.0]
     assert WeatherLine.fit(values, [None] * 5) == WeatherLine(5.0, 0.0, 16.0)
@@ -81,6 +97,8 @@ def test_weather_line_is_the_median_without_heating_to_see() -> None:
     assert warm.slope == 0
     falling = [10.0 - max(0.0, 16.0 - t) for t in range(0, 24)]  # less when colder
     assert WeatherLine.fit(falling, [float(t) for t in range(0, 24)]).slope == 0
+    assert WeatherLine.fit_balance(falling, [float(t) for t in range(0, 24)]).slope == 0
+    assert WeatherLine.fit_balance(values, [None] * 5) == WeatherLine(5.0, 0.0, 15.5)
 
 
 # --- night base load ------------------------------------------------------------------------
@@ -144,6 +162,36 @@ def test_a_step_is_told_on_its_second_night_and_once() -> None:
     assert FindingKind.BASELOAD_HIGH not in kinds(check_baseload(nights, step + timedelta(days=2)))
 
 
+def heated_spring(count: int) -> tuple[dict[date, float], dict[date, float]]:
+    """Nights of a home heated below 16.5 °C (150 W per degree, 10 % from night to night
+    on top of a 200 W base load), as a cold spell gives way to mild weather: the nights
+    and their temperatures."""
+    temps = {day: 4.0 + 12.0 * n / count + wiggle(n, 3.0) for n, day in enumerate(days(count))}
+    nights = {
+        day: 200.0 + wiggle(n, 3.0) + 150 * max(0.0, 16.5 - t) * (1 + wiggle(n + 7, 0.2))
+        for n, (day, t) in enumerate(temps.items())
+    }
+    return nights, temps
+
+
+def test_a_step_on_mild_nights_is_told_even_after_cold_ones() -> None:
+    nights, temps = heated_spring(120)
+    mild = START + timedelta(days=120)
+    for n, day in enumerate(days(8, mild)):
+        temps[day] = 19.0 + wiggle(n, 1.0)
+        nights[day] = 200.0 + wiggle(n, 3.0)
+    step = mild + timedelta(days=8)
+    for n, day in enumerate(days(3, step)):
+        temps[day] = 19.0 + wiggle(n, 1.0)
+        nights[day] = 280.0 + wiggle(n, 3.0)  # +40 %: a fraction of a cold night's heating
+    before = [f for day in days(128) for f in check_baseload(nights, day, temps)]
+    assert FindingKind.BASELOAD_HIGH not in kinds(before)
+    found = check_baseload(nights, step + timedelta(days=1), temps)
+    assert FindingKind.BASELOAD_HIGH in kinds(found)
+    high = next(f for f in found if f.kind is FindingKind.BASELOAD_HIGH)
+    assert high.expected == pytest.approx(200.0, abs=15.0)
+
+
 def test_one_odd_night_is_not_a_step() -> None:
     nights = flat_nights(60)
     odd = START + timedelta(days=40)
@@ -163,8 +211,9 @@ def test_silent_until_28_nights() -> None:
     assert kinds(with_prior(WINDOW - 1)) == [FindingKind.BASELOAD_HIGH]
 
 
-def test_a_slow_drift_is_told_within_30_nights() -> None:
-    nights = flat_nights(200)
+@pytest.mark.parametrize("level", [100.0, 250.0, 400.0])
+def test_a_slow_drift_is_told_within_30_nights(level: float) -> None:
+    nights = flat_nights(200, level)
     ramp = START + timedelta(days=120)
     for n, day in enumerate(days(80, ramp)):
         nights[day] += 1.0 * n
