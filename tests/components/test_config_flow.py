@@ -980,6 +980,7 @@ async def test_options_saved_and_entry_reloaded(
         CONF_HOURLY_HISTORY_MONTHS: 0,
         CONF_REQUEST_CAP: MAX_REQUEST_CAP,
         CONF_REMOVE_STATISTICS: True,
+        CONF_RETENTION_YEARS: 0,
     }
     numbers = (CONF_DAILY_HISTORY_MONTHS, CONF_HOURLY_HISTORY_MONTHS, CONF_REQUEST_CAP)
     assert all(type(entry.options[key]) is int for key in numbers)
