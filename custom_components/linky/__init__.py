@@ -19,7 +19,9 @@ from homeassistant.config_entries import (
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .conso.token import ConsentToken, TokenError, parse_token
@@ -34,13 +36,21 @@ from .runtime import (
     async_remove_entry_data,
 )
 from .runtime.shedding import async_restore_when_setup_fails
+from .services import async_setup_services
 
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions (once, for every entry)."""
+    async_setup_services(hass)
+    return True
 
 
 def entry_options(entry: ConfigEntry) -> LinkyOptions:

@@ -24,6 +24,7 @@ from ..options import LinkyOptions
 from ..statistics import statistic_id
 from .costs import CostSeries
 from .derived import DerivedPart, PartContext
+from .insight_sources import async_remove_imported_temperatures
 from .insights import InsightsPart
 from .peak_hours import PeakHoursPart
 from .self_consumption import SelfConsumption
@@ -102,6 +103,7 @@ async def async_remove_entry_data(
     for kind in DERIVED_PARTS:
         await kind.async_remove(hass, entry_id, pdl, clear_statistics)
     await async_remove_shedding(hass, entry_id)
+    await async_remove_imported_temperatures(hass, entry_id)
     if clear_statistics:
         get_instance(hass).async_clear_statistics(
             [statistic_id(pdl, series) for series in (SERIES_CONSUMPTION, SERIES_PRODUCTION)]

@@ -152,6 +152,10 @@ class DerivedPart(Notifier, ABC):
         """Derive everything again from what is stored."""
         await self._async_guarded(self._async_recompute)
 
+    async def async_temperatures_changed(self) -> None:
+        """Daily temperatures were imported: update what the weather changes (nothing by
+        default; the next run reads them anyway)."""
+
     async def async_forget_before(self, day: date) -> list[str]:
         """The recorder deletes the rows before `day` (the data-retention option): forget
         them too. Returns the statistics (names) the part writes: none here."""

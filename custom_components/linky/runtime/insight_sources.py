@@ -2,7 +2,9 @@
 the days the user flagged as holidays.
 
 - Temperature: the hourly means of the temperature sensor chosen in the options, from the
-  recorder's long-term statistics, as daily means (`analytics/weather.py`).
+  recorder's long-term statistics, as daily means (`analytics/weather.py`); for the days the
+  sensor has none (a new installation), the daily means imported from a file with the
+  action `linky.import_temperatures` (saved per entry).
 - Holidays: an `input_boolean` (days it was on at some moment, from the recorder's history)
   or a `calendar` (days any of its events covers, through `calendar.get_events`).
 
@@ -13,19 +15,24 @@ the insights work without it (no weather correction, no holidays left out).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Final
 
 from homeassistant.components.recorder import history
 from homeassistant.const import STATE_ON
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.recorder import get_instance
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
 from ..analytics.weather import daily_means
 from ..const import LOGGER
-from ..localtime import days_touched
+from ..localtime import days_touched, local_date
 from ..statistics import read_hourly_means
+from .store import entry_store
+
+IMPORTED_TEMPERATURES: Final = "temperatures"
+"""The Store part of the daily means imported from files (action `import_temperatures`)."""
 
 
 async def async_read_temperatures(
@@ -37,6 +44,52 @@ async def async_read_temperatures(
     if not hourly:
         LOGGER.debug("No temperature statistics for %s yet", entity_id)
     return daily_means(hourly)
+
+
+async def async_day_temperatures(
+    hass: HomeAssistant, entry_id: str, entity_id: str | None, start: datetime, end: datetime
+) -> dict[date, float] | None:
+    """The daily mean outdoor temperature of the local days between `start` and `end`: the
+    sensor's where it has one, else the imported file's; None without either source."""
+    imported = await async_load_imported_temperatures(hass, entry_id)
+    if entity_id is None and not imported:
+        return None
+    first, last = local_date(start), local_date(end)
+    days = {day: value for day, value in imported.items() if first <= day < last}
+    if entity_id is not None:
+        days.update(await async_read_temperatures(hass, entity_id, start, end))
+    return dict(sorted(days.items()))
+
+
+def _imported_store(hass: HomeAssistant, entry_id: str) -> Store[dict[str, Any]]:
+    return entry_store(hass, entry_id, IMPORTED_TEMPERATURES)
+
+
+async def async_load_imported_temperatures(hass: HomeAssistant, entry_id: str) -> dict[date, float]:
+    """The daily means imported from files for an entry (none: empty)."""
+    saved = await _imported_store(hass, entry_id).async_load() or {}
+    try:
+        return {date.fromisoformat(day): float(value) for day, value in saved["days"].items()}
+    except KeyError, TypeError, ValueError, AttributeError:
+        return {}
+
+
+async def async_import_temperatures(
+    hass: HomeAssistant, entry_id: str, days: dict[date, float]
+) -> dict[date, float]:
+    """Adds `days` to the entry's imported daily means (a day imported again takes the new
+    value) and saves them; returns them all."""
+    merged = {**await async_load_imported_temperatures(hass, entry_id), **days}
+    merged = dict(sorted(merged.items()))
+    await _imported_store(hass, entry_id).async_save(
+        {"days": {day.isoformat(): round(value, 2) for day, value in merged.items()}}
+    )
+    return merged
+
+
+async def async_remove_imported_temperatures(hass: HomeAssistant, entry_id: str) -> None:
+    """Forgets the imported daily means of a deleted entry."""
+    await _imported_store(hass, entry_id).async_remove()
 
 
 async def async_read_holidays(

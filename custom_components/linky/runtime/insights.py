@@ -43,7 +43,7 @@ from ..localtime import local_date
 from ..options import WEEKLY_REPORT, InsightsOptions, LinkyOptions
 from ..statistics import read_series_hourly, statistic_id
 from .derived import DerivedPart, PartContext, PartSensorDescription, Written
-from .insight_sources import async_read_holidays, async_read_temperatures
+from .insight_sources import async_day_temperatures, async_read_holidays
 from .reports import Targets, async_get_hub, async_tell_findings
 from .self_consumption import SERIES_SELF_CONSUMPTION
 from .store import entry_store
@@ -272,9 +272,9 @@ class InsightsPart(DerivedPart):
             if data.resolution is Resolution.HOURLY:
                 hourly.update(data.hours)
         start, end = local_day_bounds(first)[0], local_day_bounds(today)[0]
-        temperatures = None
-        if entity_id := self.context.options.temperature_entity:
-            temperatures = await async_read_temperatures(self.hass, entity_id, start, end)
+        temperatures = await async_day_temperatures(
+            self.hass, self.entry.entry_id, self.context.options.temperature_entity, start, end
+        )
         excluded = frozenset(self.context.shed_days())
         if entity_id := self.settings.holiday_entity:
             excluded |= await async_read_holidays(self.hass, entity_id, start, end)

@@ -1,0 +1,143 @@
+"""The integration's actions, registered once for every entry (`async_setup`).
+
+- `linky.import_temperatures`: daily mean outdoor temperatures from a CSV file in the
+  configuration folder (a simple `date,temperature` file or Météo-France's daily
+  climatological file), saved for a meter so that its insights and energy signature are
+  weather-corrected for the years before a temperature sensor existed. Returns what was
+  read.
+
+Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
+folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
+message; nothing is saved then.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Final
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import config_validation as cv
+import probatio as vol
+
+from .analytics.weather import TemperatureFile, TemperatureFileError, parse_temperature_csv
+from .const import DOMAIN
+from .runtime import LinkyConfigEntry
+from .runtime.insight_sources import async_import_temperatures
+
+SERVICE_IMPORT_TEMPERATURES: Final = "import_temperatures"
+ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
+ATTR_PATH: Final = "path"
+ATTR_STATION: Final = "station"
+MAX_FILE_BYTES: Final = 200 * 1024 * 1024
+"""A département's daily file since 1950 is about 150 MB uncompressed."""
+
+IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_STATION): cv.string,
+    }
+)
+
+
+def async_setup_services(hass: HomeAssistant) -> None:
+    """Register the actions."""
+
+    async def import_temperatures(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        path = _allowed_path(hass, call.data[ATTR_PATH])
+        parsed = await hass.async_add_executor_job(
+            _read_temperatures, path, call.data.get(ATTR_STATION)
+        )
+        stored = await async_import_temperatures(hass, entry.entry_id, parsed.days)
+        for part in entry.runtime_data.derived:
+            await part.async_temperatures_changed()
+        return {
+            "days": len(parsed.days),
+            "first_day": min(parsed.days).isoformat(),
+            "last_day": max(parsed.days).isoformat(),
+            "rows_skipped": parsed.skipped,
+            "station": parsed.station,
+            "days_stored": len(stored),
+        }
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_IMPORT_TEMPERATURES,
+        import_temperatures,
+        schema=IMPORT_TEMPERATURES_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
+
+
+def loaded_entry(hass: HomeAssistant, entry_id: str) -> LinkyConfigEntry:
+    """The loaded Linky entry `entry_id`, or a ServiceValidationError."""
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_found",
+            translation_placeholders={"entry_id": entry_id},
+        )
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return entry
+
+
+def _allowed_path(hass: HomeAssistant, text: str) -> Path:
+    """`text` as a path in the configuration folder (relative to it, or absolute), or in a
+    folder `allowlist_external_dirs` allows."""
+    config = Path(hass.config.config_dir).resolve()
+    path = (config / text.strip()).resolve()
+    if not path.is_relative_to(config) and not hass.config.is_allowed_path(str(path)):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="path_not_allowed",
+            translation_placeholders={"path": text},
+        )
+    return path
+
+
+def _read_temperatures(path: Path, station: str | None) -> TemperatureFile:
+    """The daily means of the file (in the executor: a file can be large)."""
+    try:
+        return parse_temperature_csv(_read_text(path), station)
+    except TemperatureFileError as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key=f"temperature_file_{err.reason}",
+            translation_placeholders={"detail": err.detail},
+        ) from err
+
+
+def _read_text(path: Path) -> str:
+    """The file's text (gzip-compressed or not; UTF-8, else Latin-1)."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+    except (OSError, EOFError, gzip.BadGzipFile) as err:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="file_unreadable",
+            translation_placeholders={"path": path.name, "error": str(err)},
+        ) from err
+    if len(data) > MAX_FILE_BYTES:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="file_too_large",
+            translation_placeholders={"path": path.name},
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")
