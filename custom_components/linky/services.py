@@ -5,6 +5,8 @@
   climatological file), saved for a meter so that its insights and energy signature are
   weather-corrected for the years before a temperature sensor existed. Returns what was
   read.
+- `linky.get_energy_signature`: a meter's energy signature (the fit and its figures) and its
+  points (day, temperature, kWh, used or left out), for cards and scripts.
 
 Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
 folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
@@ -27,14 +29,17 @@ from .analytics.weather import TemperatureFile, TemperatureFileError, parse_temp
 from .const import DOMAIN
 from .runtime import LinkyConfigEntry
 from .runtime.insight_sources import async_import_temperatures
+from .runtime.signature import SignaturePart
 
 SERVICE_IMPORT_TEMPERATURES: Final = "import_temperatures"
+SERVICE_GET_ENERGY_SIGNATURE: Final = "get_energy_signature"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PATH: Final = "path"
 ATTR_STATION: Final = "station"
 MAX_FILE_BYTES: Final = 200 * 1024 * 1024
 """A département's daily file since 1950 is about 150 MB uncompressed."""
 
+ENTRY_SCHEMA: Final = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
 IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -65,6 +70,19 @@ def async_setup_services(hass: HomeAssistant) -> None:
             "days_stored": len(stored),
         }
 
+    async def get_energy_signature(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        part = next(p for p in entry.runtime_data.derived if isinstance(p, SignaturePart))
+        await part.async_wait_idle()
+        return part.response()
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_ENERGY_SIGNATURE,
+        get_energy_signature,
+        schema=ENTRY_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
     hass.services.async_register(
         DOMAIN,
         SERVICE_IMPORT_TEMPERATURES,

@@ -32,6 +32,7 @@ from custom_components.linky.energy.costs import MONEY_SERIES
 from custom_components.linky.localtime import parse_instant
 from custom_components.linky.options import OPTIONS_VERSION
 from custom_components.linky.runtime.costs import CostSeries
+from custom_components.linky.runtime.signature import SENSORS as SIGNATURE_SENSORS
 from custom_components.linky.statistics import series_metadata
 
 from .helpers import assert_sums_exact, derived_part, setup_integration, statistic_rows
@@ -146,13 +147,16 @@ async def test_upgrade_from_0_1_0_keeps_everything(
         ]["budget"]["sent"]
     )
 
-    # The entities keep their unique ids and entity ids; no new one appears.
+    # The entities keep their unique ids and entity ids; the only new ones are those of
+    # the features added since (the energy signature's sensors).
     registry = er.async_get(hass)
     now = sorted(
         [reg.domain, reg.unique_id, reg.entity_id]
         for reg in er.async_entries_for_config_entry(registry, entry.entry_id)
     )
-    assert now == old["entities"]
+    assert [entity for entity in now if entity in old["entities"]] == old["entities"]
+    added = {entity[1] for entity in now if entity not in old["entities"]}
+    assert added == {f"{PV_PDL}_{description.key}" for description in SIGNATURE_SENSORS}
 
     # The loads shed when Home Assistant stopped are still shed (the peak is still on).
     shedding = entry.runtime_data.shedding

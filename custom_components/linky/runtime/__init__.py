@@ -29,6 +29,7 @@ from .insights import InsightsPart
 from .peak_hours import PeakHoursPart
 from .self_consumption import SelfConsumption
 from .shedding import LoadShedding, async_create_shedding, async_remove_shedding
+from .signature import SignaturePart
 from .store import entry_store
 from .tempo_source import TempoCoordinator, async_create_tempo
 
@@ -39,6 +40,7 @@ DERIVED_PARTS: Final[tuple[type[DerivedPart], ...]] = (
     CostSeries,
     SelfConsumption,
     PeakHoursPart,
+    SignaturePart,
     InsightsPart,  # after the series it reads (costs, self-consumption)
 )
 """Every kind of derived part, in the order they run after an import."""

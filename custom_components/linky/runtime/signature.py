@@ -1,0 +1,185 @@
+"""The energy signature of a meter: its daily kWh against the outdoor temperature.
+
+After each import (and at start), the consumption days of the last `HISTORY_DAYS` are read
+from the statistics, with the day temperatures (the sensor chosen in the options, else the
+daily means imported from a file) and fitted by `analytics/signature.py` (PRISM / CalTRACK
+daily method). Days of load shedding by this integration, holidays the user flagged (the
+insights' holiday source) and days not stored are left out. Without any temperature the
+sensors say so (model quality "no temperature") rather than guess. Nothing is saved: the
+signature is computed again from what is stored.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any, Final
+
+from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
+from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfTemperature
+from homeassistant.helpers.typing import StateType
+
+from ..analytics.signature import (
+    Grade,
+    NoModelReason,
+    NoSignature,
+    Point,
+    Signature,
+    fit_signature,
+    points,
+)
+from ..const import SERIES_CONSUMPTION
+from ..energy.hourly import local_day_bounds
+from ..options import LinkyOptions
+from .derived import DerivedPart, PartSensorDescription, Written
+from .insight_sources import async_day_temperatures, async_read_holidays
+
+HISTORY_DAYS: Final = 400
+"""Days read: the 365 of the signature and a few before them (late or missing days)."""
+QUALITY_OPTIONS: Final = (*(grade.value for grade in Grade), *(r.value for r in NoModelReason))
+"""The model quality sensor's states: the grade of a signature, or why there is none."""
+
+
+def _figure(name: str, digits: int) -> Any:
+    def value(part: SignaturePart) -> StateType:
+        if not isinstance(part.signature, Signature):
+            return None
+        figure = getattr(part.signature, name)
+        return None if figure is None else round(float(figure), digits)
+
+    return value
+
+
+def _quality(part: SignaturePart) -> StateType:
+    signature = part.signature
+    if signature is None:
+        return None
+    if isinstance(signature, NoSignature):
+        return signature.reason.value
+    return signature.grade.value
+
+
+def _share(part: SignaturePart) -> StateType:
+    signature = part.signature
+    if not isinstance(signature, Signature):
+        return None
+    return round(100 * signature.heating_share, 1)
+
+
+def _attributes(part: SignaturePart) -> dict[str, Any] | None:
+    return None if part.signature is None else part.signature.as_dict()
+
+
+SENSORS: Final = (
+    PartSensorDescription["SignaturePart"](
+        key="signature_quality",
+        translation_key="signature_quality",
+        device_class=SensorDeviceClass.ENUM,
+        options=list(QUALITY_OPTIONS),
+        value_fn=_quality,
+        attr_fn=_attributes,
+    ),
+    PartSensorDescription["SignaturePart"](
+        key="heating_share",
+        translation_key="heating_share",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=0,
+        value_fn=_share,
+    ),
+    PartSensorDescription["SignaturePart"](
+        key="balance_temperature",
+        translation_key="balance_temperature",
+        device_class=SensorDeviceClass.TEMPERATURE,
+        native_unit_of_measurement=UnitOfTemperature.CELSIUS,
+        suggested_display_precision=1,
+        value_fn=_figure("heating_balance", 1),
+    ),
+    PartSensorDescription["SignaturePart"](
+        key="heating_slope",
+        translation_key="heating_slope",
+        native_unit_of_measurement="kWh/°C·d",
+        suggested_display_precision=2,
+        value_fn=_figure("heating_slope", 3),
+    ),
+    PartSensorDescription["SignaturePart"](
+        key="base_consumption",
+        translation_key="base_consumption",
+        native_unit_of_measurement="kWh/d",
+        suggested_display_precision=1,
+        value_fn=_figure("base_kwh", 2),
+    ),
+    PartSensorDescription["SignaturePart"](
+        key="normal_year_consumption",
+        translation_key="normal_year_consumption",
+        device_class=SensorDeviceClass.ENERGY,
+        native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=0,
+        value_fn=_figure("normal_year_kwh", 0),
+    ),
+)
+
+
+class SignaturePart(DerivedPart):
+    """The energy signature of one meter (see the module docstring)."""
+
+    key = "signature"
+    stored = False
+    sensor_descriptions = SENSORS
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.signature: Signature | NoSignature | None = None
+        self._points: list[Point] = []
+
+    @classmethod
+    def wanted(cls, options: LinkyOptions) -> bool:
+        """Always: without a temperature, its sensors say so."""
+        return True
+
+    def response(self) -> dict[str, Any]:
+        """The signature and its points (the action `get_energy_signature`)."""
+        return {
+            "signature": None if self.signature is None else self.signature.as_dict(),
+            "points": [point.as_dict() for point in self._points],
+        }
+
+    def diagnostics(self) -> dict[str, Any]:
+        """The model's kind and quality (no figure that would identify the household)."""
+        signature = self.signature
+        if isinstance(signature, Signature):
+            return {"kind": signature.kind.value, "grade": signature.grade.value}
+        return {"reason": None if signature is None else signature.reason.value}
+
+    async def async_temperatures_changed(self) -> None:
+        """Temperatures were imported: fit again."""
+        await self.async_recompute()
+
+    async def _async_catch_up(self) -> None:
+        await self._async_update()
+
+    async def _async_after_run(self, written: Written) -> None:
+        if written.get(SERIES_CONSUMPTION):
+            await self._async_update()
+
+    async def _async_recompute(self) -> None:
+        await self._async_update()
+
+    async def _async_update(self) -> None:
+        today = self.today
+        first = today - timedelta(days=HISTORY_DAYS)
+        wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
+        stored = await self._async_read_days(SERIES_CONSUMPTION, wanted)
+        kwh = {data.day: data.total_wh / 1000 for data in stored}
+        start, end = local_day_bounds(first)[0], local_day_bounds(today)[0]
+        options = self.context.options
+        temperatures = await async_day_temperatures(
+            self.hass, self.entry.entry_id, options.temperature_entity, start, end
+        )
+        excluded = frozenset(self.context.shed_days())
+        holidays = None if options.insights is None else options.insights.holiday_entity
+        if holidays is not None:
+            excluded |= await async_read_holidays(self.hass, holidays, start, end)
+        signature = fit_signature(kwh, temperatures or {}, excluded)
+        self.signature = signature
+        fitted = signature if isinstance(signature, Signature) else None
+        self._points = points(kwh, temperatures or {}, excluded, fitted)

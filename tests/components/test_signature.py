@@ -1,0 +1,85 @@
+"""The energy signature of a meter, end to end (emulator over 127.0.0.1, a real recorder,
+frozen time): the electrically heated household's four months of days against imported
+temperatures give a provisional heating model near the emulator's truth (16.5 °C balance,
+170 W per degree); the sensors show it, the action returns it with its points; without any
+temperature the quality sensor says so."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+
+from conso_emulator import HOME_PDL, Emulator
+from conso_emulator.truth import outdoor_temperature
+from custom_components.linky.const import CONF_DAILY_HISTORY_MONTHS, DOMAIN
+from custom_components.linky.runtime.insight_sources import async_import_temperatures
+from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
+
+from .helpers import meter_entry, setup_integration
+from .test_insights import NOW
+
+TRUE_SLOPE = 170 * 24 / 1000  # kWh per degree-day
+
+
+def _state(hass: HomeAssistant, key: str) -> str:
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{HOME_PDL}_{key}")
+    assert entity_id is not None, key
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_signature_of_a_heated_household(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    entry = meter_entry(emulator, emulator_url, HOME_PDL, **{CONF_DAILY_HISTORY_MONTHS: 5})
+    entry.add_to_hass(hass)
+    first = date(2026, 6, 1)
+    days = [first + timedelta(days=n) for n in range((date(2026, 11, 23) - first).days)]
+    await async_import_temperatures(
+        hass, entry.entry_id, {day: outdoor_temperature(day) for day in days}
+    )
+    await setup_integration(hass, entry)
+
+    answer = await hass.services.async_call(
+        DOMAIN,
+        SERVICE_GET_ENERGY_SIGNATURE,
+        {"config_entry_id": entry.entry_id},
+        blocking=True,
+        return_response=True,
+    )
+    assert answer is not None
+    signature = answer["signature"]
+    assert isinstance(signature, dict)
+    assert signature["kind"] == "heating"
+    assert signature["provisional"] is True  # fewer than 365 days
+    assert abs(signature["heating_balance"] - 16.5) <= 1.5
+    assert signature["heating_slope"] == pytest.approx(TRUE_SLOPE, rel=0.25)
+    points = answer["points"]
+    assert isinstance(points, list)
+    assert (
+        len(points)
+        == signature["days_used"] + signature["days_outliers"] + signature["days_excluded"]
+    )
+    assert {"day", "temperature", "kwh", "status"} <= set(points[0])
+
+    assert _state(hass, "signature_quality") in {"good", "fair", "poor"}
+    assert float(_state(hass, "balance_temperature")) == pytest.approx(
+        signature["heating_balance"], abs=0.05
+    )
+    assert 0 < float(_state(hass, "heating_share")) < 100
+    assert float(_state(hass, "normal_year_consumption")) > 0
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_without_temperature_the_signature_says_so(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    entry = meter_entry(emulator, emulator_url, HOME_PDL, **{CONF_DAILY_HISTORY_MONTHS: 2})
+    await setup_integration(hass, entry)
+    assert _state(hass, "signature_quality") == "no_temperature"
+    assert _state(hass, "heating_share") == "unknown"
