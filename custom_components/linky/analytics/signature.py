@@ -369,7 +369,9 @@ class Signature:
         hdd = np.maximum(self.heating_balance - np.fromiter(temperatures, float), 0.0)
         return self.heating_slope * float(hdd.sum())
 
-    def interval(self, temperatures: Iterable[float], level: float = LEVEL) -> tuple[float, ...]:
+    def interval(
+        self, temperatures: Iterable[float], level: float = LEVEL
+    ) -> tuple[float, float, float]:
         """(expected, low, high): the kWh of days at these temperatures, its prediction
         interval (the weather given)."""
         t = np.fromiter(temperatures, float)
@@ -395,16 +397,22 @@ class Signature:
     def _interval(self, design: Vector, days: int, level: float) -> tuple[float, float, float]:
         """The total of `days` days whose design rows sum to `design`: the coefficients'
         uncertainty, the days' own (autocorrelated) residuals, and the outliers' share (a
-        rate estimated on the fitted days, as the intercept is)."""
+        rate estimated on the fitted days, as the intercept is). The outliers' variance
+        rests on a few days: the degrees of freedom are Welch-Satterthwaite's."""
         expected = float(design @ self._coefficients) + days * self.outlier_kwh
         cov = np.asarray(self.covariance, float).reshape(design.size, design.size)
         fitted = self.days_used + self.days_outliers
-        variance = (
-            float(design @ cov @ design)
-            + days * self.residual_variance * _inflation(self.autocorrelation)
-            + days * self.outlier_variance * (1 + days / fitted)
+        usual = float(design @ cov @ design) + days * self.residual_variance * _inflation(
+            self.autocorrelation
         )
-        half = _t_quantile(0.5 + level / 2, self.dof) * math.sqrt(max(variance, 0.0))
+        unusual = days * self.outlier_variance * (1 + days / fitted)
+        dof = (
+            (usual + unusual) ** 2
+            / (usual**2 / self.dof + (unusual**2 / self.days_outliers if unusual else 0.0))
+            if usual + unusual > 0
+            else self.dof
+        )
+        half = _t_quantile(0.5 + level / 2, dof) * math.sqrt(usual + unusual)
         return expected, expected - half, expected + half
 
     def as_dict(self) -> dict[str, Any]:
@@ -490,6 +498,8 @@ def fit_signature(
     rho = _lag1(r[keep], ordinals[keep])
     n, p = len(kept), beta.size
     variance = float(r[keep] @ r[keep]) / (n - p)
+    x = _columns(t[keep], *choice.balances)  # White's covariance: cold days vary more
+    meat = x.T @ (x * (r[keep] * r[keep])[:, None]) * n / (n - p)
     slopes = iter(beta[1:].tolist())
     signature = Signature(
         kind=choice.kind,
@@ -510,7 +520,7 @@ def fit_signature(
         daily=goodness(y[keep], y[keep] - r[keep], p),
         monthly=_leave_month_out(months, inflation, min_t),
         outliers=frozenset(used) - frozenset(kept),
-        covariance=tuple(map(tuple, (variance * _inflation(rho) * xtx_inv).tolist())),
+        covariance=tuple(map(tuple, (xtx_inv @ meat @ xtx_inv * _inflation(rho)).tolist())),
         residual_variance=variance,
         dof=n / _inflation(rho) - p,
         outlier_kwh=float(r[~keep].sum()) / y.size,

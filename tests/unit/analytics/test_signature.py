@@ -5,6 +5,7 @@ case, normal-year degree-days, prediction intervals, the scatter points."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 import json
 import math
@@ -342,6 +343,38 @@ def test_prediction_interval_widens_with_autocorrelation() -> None:
     width_a = a.interval(temps.values())[2] - a.interval(temps.values())[1]
     width_b = b.interval(temps.values())[2] - b.interval(temps.values())[1]
     assert width_b / width_a == pytest.approx(2.0, rel=0.03)
+
+
+def test_coefficients_covariance_is_whites() -> None:
+    """Noise growing with the heating (cold days vary more): the coefficients' covariance
+    is the heteroscedasticity-consistent one, (X'X)^-1 X' diag(r²) X (X'X)^-1 n / (n - p),
+    not s² (X'X)^-1."""
+    temps = climate(365)
+    kwh = {
+        day: v + (0.3 if n % 2 else -0.3) * max(0.0, 16.0 - temps[day])
+        for n, (day, v) in enumerate(exact(temps, 8.0, heating=(1.5, 16.0)).items())
+    }
+    s = fitted(kwh, temps)
+    assert (s.kind, s.heating_balance, s.autocorrelation) == (ModelKind.HEATING, 16.0, 0.0)
+    x = np.column_stack([np.ones(365), [max(0.0, 16.0 - t) for t in temps.values()]])
+    r = np.array(list(kwh.values())) - x @ np.array([s.base_kwh, s.heating_slope])
+    bread = np.linalg.inv(x.T @ x)
+    white = bread @ (x.T @ (x * (r * r)[:, None])) @ bread * 365 / 363
+    classic = bread * (r @ r) / 363
+    assert np.array(s.covariance) == pytest.approx(white, rel=1e-6)
+    assert not np.allclose(white, classic, rtol=0.2)
+
+
+def test_the_outliers_variance_has_few_degrees_of_freedom() -> None:
+    """Only the outliers' part of the variance: 4 outliers give the interval 4 degrees of
+    freedom (Welch-Satterthwaite), t(0.95, 4) = 2.132; the part is the days' outlier
+    variance and its estimate's, 365 x 1 x (1 + 365 / 365)."""
+    temps = climate(365)
+    exact_fit = fitted(exact(temps, 8.0, heating=(1.5, 16.0)), temps)
+    s = replace(exact_fit, outlier_variance=1.0, days_outliers=4, days_used=361)
+    expected, low, high = s.interval(temps.values())
+    assert expected == pytest.approx(sum(exact(temps, 8.0, heating=(1.5, 16.0)).values()))
+    assert (high - low) / 2 == pytest.approx(2.132 * math.sqrt(730), rel=0.01)
 
 
 def test_points_tell_how_each_day_counts() -> None:
