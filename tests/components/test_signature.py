@@ -6,7 +6,7 @@ temperature the quality sensor says so."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
@@ -15,10 +15,11 @@ import pytest
 from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.truth import outdoor_temperature
 from custom_components.linky.const import CONF_DAILY_HISTORY_MONTHS, DOMAIN
+from custom_components.linky.localtime import local_date
 from custom_components.linky.runtime.insight_sources import async_import_temperatures
 from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
 
-from .helpers import meter_entry, setup_integration
+from .helpers import meter_entry, setup_integration, statistic_rows
 from .test_insights import NOW
 
 TRUE_SLOPE = 170 * 24 / 1000  # kWh per degree-day
@@ -66,6 +67,22 @@ async def test_signature_of_a_heated_household(
         == signature["days_used"] + signature["days_outliers"] + signature["days_excluded"]
     )
     assert {"day", "temperature", "kwh", "status"} <= set(points[0])
+
+    # the expected kWh of each day with a temperature, one row at its local midnight, and
+    # nothing written twice: a reload (and its fit again) adds no row and moves no sum
+    rows = await statistic_rows(hass, f"linky:{HOME_PDL}_expected_consumption")
+    used = [p for p in points if p["status"] != "outside"]
+    assert len(rows) == len(points)
+    first_used = date.fromisoformat(used[0]["day"])
+    expected = signature["base_kwh"] + signature["heating_slope"] * max(
+        0.0, signature["heating_balance"] - outdoor_temperature(first_used)
+    )
+    row = next(r for r in rows if local_date(datetime.fromtimestamp(r["start"], UTC)) == first_used)
+    assert row["state"] == pytest.approx(expected, abs=0.05)
+    assert rows[-1]["sum"] == pytest.approx(sum(r["state"] for r in rows), abs=0.01)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert await statistic_rows(hass, f"linky:{HOME_PDL}_expected_consumption") == rows
 
     assert _state(hass, "signature_quality") in {"good", "fair", "poor"}
     assert float(_state(hass, "balance_temperature")) == pytest.approx(

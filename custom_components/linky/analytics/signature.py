@@ -29,10 +29,14 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-type Vector = npt.NDArray[np.float64]
-type Mask = npt.NDArray[np.bool_]
+from .degree_days import (
+    ModelKind,
+    Sums,
+    Vector,
+    columns,
+    select,
+)
 
-GRID: Final = np.arange(8.0, 24.01, 0.5)
 WINDOW_DAYS: Final = 365
 """Sufficiency, on the last 365 days: a full model when the data span them with at most
 10 % missing (no kWh or no temperature; excluded days are not missing); a provisional one
@@ -41,8 +45,6 @@ MAX_MISSING_SHARE: Final = 0.10
 MIN_DAYS: Final = 90
 MIN_HEATING_DAYS: Final = 30
 HEATING_DAY_BALANCE: Final = 16.0
-MIN_DEGREE_DAY_DAYS: Final = 10
-MIN_DEGREE_DAYS_PER_YEAR: Final = 20.0
 MIN_T: Final = 3.0
 OUTLIER_IQR: Final = 3.0
 MAX_AUTOCORRELATION: Final = 0.9
@@ -52,16 +54,6 @@ MIN_MONTHS: Final = 3
 GOOD: Final = (0.15, 0.05)
 """Monthly CV(RMSE) and |NMBE| of a GOOD fit (ASHRAE Guideline 14's monthly criteria)."""
 FAIR: Final = (0.25, 0.10)
-_TIE: Final = 1e-9
-
-
-class ModelKind(StrEnum):
-    """Which degree-days the model has."""
-
-    INTERCEPT = "intercept"
-    HEATING = "heating"
-    COOLING = "cooling"
-    HEATING_COOLING = "heating_cooling"
 
 
 class NoModelReason(StrEnum):
@@ -146,149 +138,6 @@ PARIS_NORMAL: Final = NormalYear.seasonal(mean=12.0, amplitude=7.5, coldest_day=
 12 °C, 4.5 °C in mid-January, 19.5 °C in mid-July, a day 3 °C (one standard deviation) from
 its normal; about the Météo-France 1991-2020 normals of the Paris region's stations
 (Montsouris, in the city, is warmer). Pass the home's own normals where known."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Choice:
-    """A candidate: its kind, its balance points (indices in GRID)."""
-
-    kind: ModelKind
-    heating: int | None = None
-    cooling: int | None = None
-    adjusted_r2: float = 0.0
-
-    @property
-    def balances(self) -> tuple[float | None, float | None]:
-        heating, cooling = (
-            None if i is None else float(GRID[i]) for i in (self.heating, self.cooling)
-        )
-        return heating, cooling
-
-
-def _columns(t: Vector, heating: float | None, cooling: float | None) -> Vector:
-    """The design matrix: 1, then HDD and CDD when the model has them."""
-    dds = [np.maximum(k * (b - t), 0.0) for b, k in ((heating, 1), (cooling, -1)) if b is not None]
-    return np.column_stack([np.ones_like(t), *dds])
-
-
-@dataclass(frozen=True, slots=True)
-class _Sums:
-    """What every candidate's least squares need, summed over days for each balance point of
-    the grid (h: HDD, c: CDD, pos: days with degree-days), one row per group of days.
-    Additive: the sums without a month are the sums less the month's."""
-
-    n: Vector
-    y: Vector
-    yy: Vector
-    h: Vector
-    hh: Vector
-    hy: Vector
-    hpos: Vector
-    c: Vector
-    cc: Vector
-    cy: Vector
-    cpos: Vector
-    hc: Vector
-
-    @classmethod
-    def of(cls, t: Vector, y: Vector, groups: Iterable[slice] = (slice(None),)) -> _Sums:
-        hdd, cdd = np.maximum(GRID[:, None] - t, 0.0), np.maximum(t - GRID[:, None], 0.0)
-        rows = []
-        for part in groups:
-            h, c, v = hdd[:, part], cdd[:, part], y[part]
-            sums = [
-                (x.sum(axis=1), (x * x).sum(axis=1), x @ v, (x > 0).sum(axis=1)) for x in (h, c)
-            ]
-            rows.append((v.size, v.sum(), v @ v, *sums[0], *sums[1], h @ c.T))
-        return cls(*(np.array(column, float) for column in zip(*rows, strict=True)))
-
-    def total(self) -> _Sums:
-        return _Sums(*(getattr(self, f.name).sum(axis=0, keepdims=True) for f in fields(self)))
-
-    def __sub__(self, other: _Sums) -> _Sums:
-        return _Sums(*(getattr(self, f.name) - getattr(other, f.name) for f in fields(self)))
-
-    def normal_equations(self, row: int, choice: _Choice) -> tuple[Vector, Vector]:
-        """X'X and X'y of the chosen model on the row's days (X'X's first row: the sums of
-        the design rows)."""
-        i, j = choice.heating or 0, choice.cooling or 0
-        h, c, hc = self.h[row, i], self.c[row, j], self.hc[row, i, j]
-        xtx = np.array([[self.n[row], h, c], [h, self.hh[row, i], hc], [c, hc, self.cc[row, j]]])
-        xty = np.array([self.y[row], self.hy[row, i], self.cy[row, j]])
-        terms = [0, *(k for k, x in ((1, choice.heating), (2, choice.cooling)) if x is not None)]
-        return xtx[np.ix_(terms, terms)], xty[terms]
-
-    def solve(self, row: int, choice: _Choice) -> tuple[Vector, Vector]:
-        """The chosen model's coefficients and (X'X)^-1 on the row's days."""
-        xtx, xty = self.normal_equations(row, choice)
-        xtx_inv = np.asarray(np.linalg.inv(xtx), np.float64)
-        return xtx_inv @ xty, xtx_inv
-
-
-def _select(s: _Sums, inflation: float, min_t: float) -> list[_Choice | None]:
-    """For each row, the qualifying candidate with the best adjusted R² (None: not even the
-    intercept); `inflation` widens the slopes' variances (autocorrelation)."""
-    n = s.n
-
-    def adjusted(sse: Vector, parameters: int) -> Vector:
-        days = _expand(n, sse)
-        return 1 - (sse / (days - parameters)) / (_expand(syy, sse) / (days - 1))
-
-    def significant(slope: Vector, s_xx: Vector, sse: Vector, parameters: int) -> Mask:
-        variance = sse / (_expand(n, sse) - parameters) / s_xx * inflation
-        return (slope > 0) & (slope >= min_t * np.sqrt(variance))
-
-    candidates: list[tuple[ModelKind, Mask, Vector]] = []
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = s.y / n
-        syy = s.yy - s.y * mean
-        hmean, cmean = s.h / n[:, None], s.c / n[:, None]
-        shh, scc = s.hh - s.h * hmean, s.cc - s.c * cmean
-        shy, scy = s.hy - s.h * mean[:, None], s.cy - s.c * mean[:, None]
-        per_year = (WINDOW_DAYS / n)[:, None]
-        hok = (s.hpos >= MIN_DEGREE_DAY_DAYS) & (s.h * per_year >= MIN_DEGREE_DAYS_PER_YEAR)
-        cok = (s.cpos >= MIN_DEGREE_DAY_DAYS) & (s.c * per_year >= MIN_DEGREE_DAYS_PER_YEAR)
-        for kind, s_xx, s_xy, x_mean, ok in (
-            (ModelKind.HEATING, shh, shy, hmean, hok),
-            (ModelKind.COOLING, scc, scy, cmean, cok),
-        ):
-            slope = s_xy / s_xx
-            sse = np.maximum(syy[:, None] - slope * s_xy, 0.0)
-            good = ok & significant(slope, s_xx, sse, 2) & (mean[:, None] - slope * x_mean >= 0)
-            candidates.append((kind, good, adjusted(sse, 2)))
-        shc = s.hc - s.h[:, :, None] * cmean[:, None, :]
-        shh3, scc3, shy3, scy3 = shh[:, :, None], scc[:, None, :], shy[:, :, None], scy[:, None, :]
-        det = shh3 * scc3 - shc * shc
-        bh, bc = (scc3 * shy3 - shc * scy3) / det, (shh3 * scy3 - shc * shy3) / det
-        sse2 = np.maximum(syy[:, None, None] - bh * shy3 - bc * scy3, 0.0)
-        good2 = (
-            hok[:, :, None]
-            & cok[:, None, :]
-            & np.triu(np.ones(det.shape[1:], bool))  # the cooling balance not below the heating one
-            & (det > 1e-9 * shh3 * scc3)
-            & significant(bh, det / scc3, sse2, 3)
-            & significant(bc, det / shh3, sse2, 3)
-            & (mean[:, None, None] - bh * hmean[:, :, None] - bc * cmean[:, None, :] >= 0)
-        )
-        candidates.append((ModelKind.HEATING_COOLING, good2, adjusted(sse2, 3)))
-    choices: list[_Choice | None] = []
-    for row in range(n.size):
-        best = _Choice(ModelKind.INTERCEPT) if mean[row] > 0 else None
-        if best is not None and n[row] >= 4 and syy[row] > 1e-12 * n[row] * mean[row] ** 2:
-            for kind, good, score in candidates:
-                scores = np.where(good[row], score[row], -np.inf)
-                index = np.unravel_index(np.argmax(scores), scores.shape)
-                if float(scores[index]) > best.adjusted_r2 + _TIE:  # a tie: the simpler one
-                    heating = int(index[0]) if kind is not ModelKind.COOLING else None
-                    cooling = int(index[-1]) if kind is not ModelKind.HEATING else None
-                    best = _Choice(kind, heating, cooling, float(scores[index]))
-        choices.append(best)
-    return choices
-
-
-def _expand(values: Vector, like: Vector) -> Vector:
-    """`values` (one per row) shaped to broadcast against `like`."""
-    return values.reshape(-1, *(1,) * (like.ndim - 1))
 
 
 def _lag1(residuals: Vector, ordinals: npt.NDArray[np.int64]) -> float:
@@ -392,7 +241,7 @@ class Signature:
         return np.array([self.base_kwh, *slopes])
 
     def _design(self, t: Vector) -> Vector:
-        return _columns(t, self.heating_balance, self.cooling_balance)
+        return columns(t, self.heating_balance, self.cooling_balance)
 
     def _interval(self, design: Vector, days: int, level: float) -> tuple[float, float, float]:
         """The total of `days` days whose design rows sum to `design`: the coefficients'
@@ -479,26 +328,26 @@ def fit_signature(
         why = NoModelReason.NOT_ENOUGH_DAYS
     elif not full and heating_days < MIN_HEATING_DAYS:
         why = NoModelReason.NOT_ENOUGH_HEATING_DAYS
-    sums = _Sums.of(t, y)
-    choice = None if why else _select(sums, 1.0, min_t)[0]
+    sums = Sums.of(t, y)
+    choice = None if why else select(sums, 1.0, min_t)[0]
     if choice is None:
         return NoSignature(why or NoModelReason.NO_VALID_MODEL, len(used), heating_days, missing)
     ordinals = np.array([d.toordinal() for d in used], np.int64)
-    r = y - _columns(t, *choice.balances) @ sums.solve(0, choice)[0]
+    r = y - columns(t, *choice.balances) @ sums.solve(0, choice)[0]
     q1, q3 = (float(q) for q in np.percentile(r, [25, 75]))
     iqr = max(q3 - q1, 1e-9 * float(y.mean()))  # exact data: rounding errors are no outliers
     keep = (r >= q1 - OUTLIER_IQR * iqr) & (r <= q3 + OUTLIER_IQR * iqr)
     inflation = _inflation(_lag1(r[keep], ordinals[keep]))
     kept = [d for d, k in zip(used, keep.tolist(), strict=True) if k]
-    months = _Sums.of(t[keep], y[keep], _months(kept))
+    months = Sums.of(t[keep], y[keep], _months(kept))
     sums = months.total()
-    choice = _select(sums, inflation, min_t)[0] or choice
+    choice = select(sums, inflation, min_t)[0] or choice
     beta, xtx_inv = sums.solve(0, choice)
-    r = y - _columns(t, *choice.balances) @ beta
+    r = y - columns(t, *choice.balances) @ beta
     rho = _lag1(r[keep], ordinals[keep])
     n, p = len(kept), beta.size
     variance = float(r[keep] @ r[keep]) / (n - p)
-    x = _columns(t[keep], *choice.balances)  # White's covariance: cold days vary more
+    x = columns(t[keep], *choice.balances)  # White's covariance: cold days vary more
     meat = x.T @ (x * (r[keep] * r[keep])[:, None]) * n / (n - p)
     slopes = iter(beta[1:].tolist())
     signature = Signature(
@@ -540,12 +389,12 @@ def _finite(kwh: float, temperature: float | None) -> bool:
     return temperature is not None and math.isfinite(kwh) and math.isfinite(temperature)
 
 
-def _leave_month_out(months: _Sums, inflation: float, min_t: float) -> Goodness | None:
+def _leave_month_out(months: Sums, inflation: float, min_t: float) -> Goodness | None:
     """Each month (with 10 used days) predicted by the model chosen and fitted without it,
     all months at once on the sums; the months' CV(RMSE) and NMBE (None: fewer than 3)."""
     rest = months.total() - months
     actual, predicted = [], []
-    for row, choice in enumerate(_select(rest, inflation, min_t)):
+    for row, choice in enumerate(select(rest, inflation, min_t)):
         if choice is not None and months.n[row] >= MIN_MONTH_DAYS:
             actual.append(float(months.y[row]))
             predicted.append(

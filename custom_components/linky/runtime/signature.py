@@ -5,15 +5,24 @@ from the statistics, with the day temperatures (the sensor chosen in the options
 daily means imported from a file) and fitted by `analytics/signature.py` (PRISM / CalTRACK
 daily method). Days of load shedding by this integration, holidays the user flagged (the
 insights' holiday source) and days not stored are left out. Without any temperature the
-sensors say so (model quality "no temperature") rather than guess. Nothing is saved: the
-signature is computed again from what is stored.
+sensors say so (model quality "no temperature") rather than guess. The signature is
+computed again from what is stored; nothing of it is saved.
+
+The statistic `linky:<pdl>_expected_consumption` holds, for each stored day with a
+temperature, the kWh the signature expected at that temperature (one row at the day's local
+midnight, as the meter's daily-only days): a statistics graph shows it against the actual
+consumption by day, week or month. A day is written once, with the signature of the time it
+was imported (so the past does not move every day); importing temperatures writes every day
+again with the current signature.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import date, timedelta
 from typing import Any, Final
 
+from homeassistant.components.recorder.models import StatisticMetaData
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
 from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfTemperature
 from homeassistant.helpers.typing import StateType
@@ -29,10 +38,13 @@ from ..analytics.signature import (
 )
 from ..const import SERIES_CONSUMPTION
 from ..energy.hourly import local_day_bounds
+from ..energy.ledger import DayData
 from ..options import LinkyOptions
-from .derived import DerivedPart, PartSensorDescription, Written
+from ..statistics import series_metadata
+from .derived import DerivedSeries, PartSensorDescription, Written
 from .insight_sources import async_day_temperatures, async_read_holidays
 
+SERIES_EXPECTED: Final = "expected_consumption"
 HISTORY_DAYS: Final = 400
 """Days read: the 365 of the signature and a few before them (late or missing days)."""
 QUALITY_OPTIONS: Final = (*(grade.value for grade in Grade), *(r.value for r in NoModelReason))
@@ -119,17 +131,27 @@ SENSORS: Final = (
 )
 
 
-class SignaturePart(DerivedPart):
+class SignaturePart(DerivedSeries):
     """The energy signature of one meter (see the module docstring)."""
 
     key = "signature"
-    stored = False
+    statistics = (SERIES_EXPECTED,)
     sensor_descriptions = SENSORS
 
     def __init__(self, *args: Any) -> None:
         super().__init__(*args)
         self.signature: Signature | NoSignature | None = None
         self._points: list[Point] = []
+
+    def metadata(self, name: str) -> StatisticMetaData:
+        """`linky:<pdl>_expected_consumption`, in kWh."""
+        return series_metadata(self.pdl, name, "expected consumption")
+
+    def _restore(self, saved: Mapping[str, Any]) -> None:
+        self.ledgers = self._ledgers_from(saved.get("ledgers"))
+
+    def _state_to_save(self) -> dict[str, Any]:
+        return {"ledgers": self._ledgers_to_save()}
 
     @classmethod
     def wanted(cls, options: LinkyOptions) -> bool:
@@ -151,7 +173,7 @@ class SignaturePart(DerivedPart):
         return {"reason": None if signature is None else signature.reason.value}
 
     async def async_temperatures_changed(self) -> None:
-        """Temperatures were imported: fit again."""
+        """Temperatures were imported: fit again, and write every expected day again."""
         await self.async_recompute()
 
     async def _async_catch_up(self) -> None:
@@ -162,9 +184,26 @@ class SignaturePart(DerivedPart):
             await self._async_update()
 
     async def _async_recompute(self) -> None:
+        self._clear_statistics()
         await self._async_update()
 
     async def _async_update(self) -> None:
+        """Fit the signature again; write the expected kWh of the days not written yet."""
+        kwh, temperatures = await self._async_fit()
+        if not isinstance(self.signature, Signature):
+            return
+        ledger = self.ledgers.get(SERIES_EXPECTED)
+        signature = self.signature
+        new = [
+            DayData.daily(day, 1000 * max(0.0, signature.expected_kwh(temperatures[day])))
+            for day in sorted(kwh)
+            if day in temperatures and (ledger is None or day not in ledger)
+        ]
+        if new:
+            await self._async_write(SERIES_EXPECTED, new)
+
+    async def _async_fit(self) -> tuple[dict[date, float], dict[date, float]]:
+        """Fit the signature on what is stored; the days' kWh and temperatures read."""
         today = self.today
         first = today - timedelta(days=HISTORY_DAYS)
         wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
@@ -183,3 +222,4 @@ class SignaturePart(DerivedPart):
         self.signature = signature
         fitted = signature if isinstance(signature, Signature) else None
         self._points = points(kwh, temperatures or {}, excluded, fitted)
+        return kwh, temperatures or {}
