@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from homeassistant.components.recorder.statistics import statistics_during_period
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import (
+    async_import_statistics,
+    statistics_during_period,
+)
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -20,6 +28,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from conso_emulator import Emulator
+from conso_emulator.truth import outdoor_temperature
 from custom_components.linky.const import (
     CONF_BASE_URL,
     CONF_HOURLY_HISTORY_MONTHS,
@@ -148,3 +157,31 @@ def hand_costs(truth: dict[datetime, int], price_of: PriceOf) -> dict[datetime, 
         else:
             costs[hour] = total
     return costs
+
+
+def import_sensor_temperatures(
+    hass: HomeAssistant, entity_id: str, first: date, last: date
+) -> None:
+    """Hourly mean statistics of an outdoor temperature sensor: the emulator's daily mean
+    each hour, from `first` to `last`."""
+    metadata = StatisticMetaData(
+        mean_type=StatisticMeanType.ARITHMETIC,
+        has_sum=False,
+        name="Outdoor",
+        source="recorder",
+        statistic_id=entity_id,
+        unit_class="temperature",
+        unit_of_measurement="°C",
+    )
+    rows = []
+    day = first
+    while day <= last:
+        start = datetime.combine(day, time(), PARIS).astimezone(UTC)
+        end = datetime.combine(day + timedelta(days=1), time(), PARIS).astimezone(UTC)
+        value = outdoor_temperature(day)
+        hour = start
+        while hour < end:
+            rows.append(StatisticData(start=hour, mean=value, min=value, max=value))
+            hour += timedelta(hours=1)
+        day += timedelta(days=1)
+    async_import_statistics(hass, metadata, rows)

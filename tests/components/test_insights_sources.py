@@ -13,17 +13,11 @@ recorder, frozen time):
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components import persistent_notification
-from homeassistant.components.recorder.models import (
-    StatisticData,
-    StatisticMeanType,
-    StatisticMetaData,
-)
-from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.const import SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.core import HomeAssistant, SupportsResponse
 from homeassistant.helpers import entity_registry as er
@@ -54,7 +48,7 @@ from custom_components.linky.localtime import PARIS
 from custom_components.linky.runtime.insight_sources import async_read_holidays
 from custom_components.linky.runtime.reports import HUB_PATIENCE, Targets, async_get_hub
 
-from .helpers import meter_entry, options_flow, setup_integration
+from .helpers import import_sensor_temperatures, meter_entry, options_flow, setup_integration
 from .test_insights import NOTIFY, NOW, PDL, STEP_DAY, UNUSUAL_DAY, WEEK, _capture, _keys
 
 OTHER_PDL = "25946599093204"
@@ -70,38 +64,13 @@ def _entry(emulator: Emulator, url: str, pdl: str, **insights: Any) -> MockConfi
     )
 
 
-def _import_temperatures(hass: HomeAssistant, first: date, last: date) -> None:
-    """The outdoor sensor's hourly mean statistics: the emulator's daily mean each hour."""
-    metadata = StatisticMetaData(
-        mean_type=StatisticMeanType.ARITHMETIC,
-        has_sum=False,
-        name="Outdoor",
-        source="recorder",
-        statistic_id=OUTDOOR,
-        unit_class="temperature",
-        unit_of_measurement="°C",
-    )
-    rows = []
-    day = first
-    while day <= last:
-        start = datetime.combine(day, time(), PARIS).astimezone(UTC)
-        end = datetime.combine(day + timedelta(days=1), time(), PARIS).astimezone(UTC)
-        value = outdoor_temperature(day)
-        hour = start
-        while hour < end:
-            rows.append(StatisticData(start=hour, mean=value, min=value, max=value))
-            hour += timedelta(hours=1)
-        day += timedelta(days=1)
-    async_import_statistics(hass, metadata, rows)
-
-
 @pytest.mark.freeze_time(NOW)
 async def test_weekly_changes_weather_corrected_with_a_temperature_sensor(
     hass: HomeAssistant, emulator: Emulator, emulator_url: str
 ) -> None:
     """The heated household's week against the week before: the part the weather explains
     is given, and the corrected change is what is left."""
-    _import_temperatures(hass, date(2026, 7, 1), date(2026, 11, 22))
+    import_sensor_temperatures(hass, OUTDOOR, date(2026, 7, 1), date(2026, 11, 22))
     await async_wait_recording_done(hass)
     fired = _capture(hass, HOME_PDL)
     entry = _entry(emulator, emulator_url, HOME_PDL)

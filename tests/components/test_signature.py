@@ -7,22 +7,36 @@ temperature the quality sensor says so."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.truth import outdoor_temperature
-from custom_components.linky.const import CONF_DAILY_HISTORY_MONTHS, DOMAIN
+from custom_components.linky.const import (
+    CONF_DAILY_HISTORY_MONTHS,
+    CONF_TEMPERATURE_ENTITY,
+    DOMAIN,
+)
 from custom_components.linky.localtime import local_date
 from custom_components.linky.runtime.insight_sources import async_import_temperatures
 from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
 
-from .helpers import meter_entry, setup_integration, statistic_rows
+from .helpers import (
+    import_sensor_temperatures,
+    meter_entry,
+    setup_integration,
+    statistic_rows,
+)
 from .test_insights import NOW
 
 TRUE_SLOPE = 170 * 24 / 1000  # kWh per degree-day
+OUTDOOR = "sensor.outdoor_temperature"
 
 
 def _state(hass: HomeAssistant, key: str) -> str:
@@ -34,16 +48,24 @@ def _state(hass: HomeAssistant, key: str) -> str:
 
 
 @pytest.mark.freeze_time(NOW)
+@pytest.mark.parametrize("source", ["file", "sensor"])
 async def test_signature_of_a_heated_household(
-    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str, source: str
 ) -> None:
-    entry = meter_entry(emulator, emulator_url, HOME_PDL, **{CONF_DAILY_HISTORY_MONTHS: 5})
+    """The same truth, the temperatures imported from a file or recorded by a sensor."""
+    options: dict[str, Any] = {CONF_DAILY_HISTORY_MONTHS: 5}
+    first, last = date(2026, 6, 1), date(2026, 11, 22)
+    if source == "sensor":
+        import_sensor_temperatures(hass, OUTDOOR, first, last)
+        await async_wait_recording_done(hass)
+        options[CONF_TEMPERATURE_ENTITY] = OUTDOOR
+    entry = meter_entry(emulator, emulator_url, HOME_PDL, **options)
     entry.add_to_hass(hass)
-    first = date(2026, 6, 1)
-    days = [first + timedelta(days=n) for n in range((date(2026, 11, 23) - first).days)]
-    await async_import_temperatures(
-        hass, entry.entry_id, {day: outdoor_temperature(day) for day in days}
-    )
+    if source == "file":
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+        await async_import_temperatures(
+            hass, entry.entry_id, {day: outdoor_temperature(day) for day in days}
+        )
     await setup_integration(hass, entry)
 
     answer = await hass.services.async_call(
