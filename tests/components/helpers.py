@@ -17,7 +17,8 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
@@ -185,3 +186,30 @@ def import_sensor_temperatures(
             hour += timedelta(hours=1)
         day += timedelta(days=1)
     async_import_statistics(hass, metadata, rows)
+
+
+type Fired = list[tuple[str, dict[str, Any]]]
+
+
+def capture_insight_events(hass: HomeAssistant, pdl: str) -> Fired:
+    """The events the insights entity of `pdl` fires (type, data), in order. (Its state
+    restored when it is added again, after unavailable, is not a new event.)"""
+    fired: Fired = []
+
+    @callback
+    def changed(event: Event) -> None:
+        old, new = event.data["old_state"], event.data["new_state"]
+        if not event.data["entity_id"].endswith(f"{pdl}_insights"):
+            return
+        if new is None or old is None or old.state == STATE_UNAVAILABLE:
+            return
+        if (kind := new.attributes.get("event_type")) is not None:
+            data = {k: v for k, v in new.attributes.items() if k not in {"event_types"}}
+            fired.append((kind, data))
+
+    hass.bus.async_listen(EVENT_STATE_CHANGED, changed)
+    return fired
+
+
+def event_keys(fired: Fired, kind: str | None = None) -> list[tuple[str, str | None]]:
+    return [(k, data.get("day") or data.get("week")) for k, data in fired if kind in {None, k}]

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
-from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant
 from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -51,7 +49,14 @@ from custom_components.linky.energy.tariffs import Bucket, ContractOption, Tarif
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.runtime.insights import InsightsPart
 
-from .helpers import derived_part, meter_entry, setup_integration, statistic_rows
+from .helpers import (
+    capture_insight_events,
+    derived_part,
+    event_keys,
+    meter_entry,
+    setup_integration,
+    statistic_rows,
+)
 
 PDL = "25946599093181"
 NEW_PDL = "25946599093198"
@@ -60,8 +65,6 @@ STEP_DAY = date(2026, 11, 19)
 UNUSUAL_DAY = date(2026, 11, 17)
 WEEK = "2026-W47"  # 16 to 22 November
 NOTIFY = "notify.phone"
-
-type Fired = list[tuple[str, dict[str, Any]]]
 
 
 def _insights_entry(emulator: Emulator, url: str, pdl: str) -> MockConfigEntry:
@@ -83,26 +86,6 @@ def _event_entity(hass: HomeAssistant, pdl: str) -> str:
     return entity_id
 
 
-def _capture(hass: HomeAssistant, pdl: str) -> Fired:
-    """The events the insights entity of `pdl` fires (type, data), in order. (Its state
-    restored when it is added again, after unavailable, is not a new event.)"""
-    fired: Fired = []
-
-    @callback
-    def changed(event: Event) -> None:
-        old, new = event.data["old_state"], event.data["new_state"]
-        if not event.data["entity_id"].endswith(f"{pdl}_insights"):
-            return
-        if new is None or old is None or old.state == STATE_UNAVAILABLE:
-            return
-        if (kind := new.attributes.get("event_type")) is not None:
-            data = {k: v for k, v in new.attributes.items() if k not in {"event_types"}}
-            fired.append((kind, data))
-
-    hass.bus.async_listen(EVENT_STATE_CHANGED, changed)
-    return fired
-
-
 def _truth_kwh(emulator: Emulator, pdl: str, first: date, last: date) -> float:
     start = datetime.combine(first, time(), PARIS).astimezone(UTC)
     end = datetime.combine(last + timedelta(days=1), time(), PARIS).astimezone(UTC)
@@ -117,10 +100,6 @@ async def _next_run(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     await async_wait_recording_done(hass)
-
-
-def _keys(fired: Fired, kind: str | None = None) -> list[tuple[str, str | None]]:
-    return [(k, data.get("day") or data.get("week")) for k, data in fired if kind in {None, k}]
 
 
 @pytest.mark.freeze_time(NOW)
@@ -142,17 +121,17 @@ async def test_findings_and_weekly_report_told_once(
     )
     assert emulator.truth.is_published(PDL, date(2026, 11, 22))
     notified = async_mock_service(hass, "notify", "send_message")
-    fired = _capture(hass, PDL)
+    fired = capture_insight_events(hass, PDL)
     entry = _insights_entry(emulator, emulator_url, PDL)
     coordinator = await setup_integration(hass, entry)
 
-    kinds = _keys(fired)
+    kinds = event_keys(fired)
     assert len(kinds) == len(set(kinds)), "each finding fires once"
     steps = [day for kind, day in kinds if kind == "baseload_high"]
     assert steps, kinds
     assert STEP_DAY <= date.fromisoformat(steps[0]) <= STEP_DAY + timedelta(days=3)
     assert ("unusual_day", UNUSUAL_DAY.isoformat()) in kinds
-    assert _keys(fired, "weekly_report") == [("weekly_report", WEEK)]
+    assert event_keys(fired, "weekly_report") == [("weekly_report", WEEK)]
     assert kinds[-1][0] == "weekly_report", "the findings first"
     step = next(data for k, data in fired if k == "baseload_high")
     assert step["pdl"] == PDL
@@ -190,8 +169,8 @@ async def test_findings_and_weekly_report_told_once(
     await _next_run(hass, freezer, coordinator)
     assert coordinator.sync is not None
     assert coordinator.sync.has_day("consumption", date(2026, 11, 23))
-    assert _keys(fired, "weekly_report") == [("weekly_report", WEEK)]
-    assert len(_keys(fired)) == len(set(_keys(fired)))
+    assert event_keys(fired, "weekly_report") == [("weekly_report", WEEK)]
+    assert len(event_keys(fired)) == len(set(event_keys(fired)))
     assert all(m["title"] and WEEK not in m["title"] for m in messages[2:])
 
     state = hass.states.get(_sensor(hass, PDL, "night_baseload"))
@@ -225,7 +204,7 @@ async def test_nothing_fires_before_the_baselines_exist(
         )
     )
     async_mock_service(hass, "notify", "send_message")
-    fired = _capture(hass, NEW_PDL)
+    fired = capture_insight_events(hass, NEW_PDL)
     await setup_integration(hass, _insights_entry(emulator, emulator_url, NEW_PDL))
     assert [kind for kind, _ in fired] == ["weekly_report"]
     state = hass.states.get(_sensor(hass, NEW_PDL, "night_baseload"))
@@ -244,10 +223,10 @@ async def test_week_reported_once_after_a_restart(
     starts again after 08:00: the import brings Sunday and the week is reported, once."""
     emulator.add_meter(Meter(PDL, profile="base"))
     notified = async_mock_service(hass, "notify", "send_message")
-    fired = _capture(hass, PDL)
+    fired = capture_insight_events(hass, PDL)
     entry = _insights_entry(emulator, emulator_url, PDL)
     await setup_integration(hass, entry)
-    assert _keys(fired, "weekly_report") == []
+    assert event_keys(fired, "weekly_report") == []
     assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
 
@@ -255,16 +234,16 @@ async def test_week_reported_once_after_a_restart(
     await setup_integration(hass, entry)
     coordinator: LinkyCoordinator = entry.runtime_data.coordinator
     runs = 0
-    while not _keys(fired, "weekly_report") and runs < 3:
+    while not event_keys(fired, "weekly_report") and runs < 3:
         await _next_run(hass, freezer, coordinator)
         runs += 1
-    assert _keys(fired, "weekly_report") == [("weekly_report", WEEK)]
+    assert event_keys(fired, "weekly_report") == [("weekly_report", WEEK)]
     assert [call.data["title"] for call in notified if WEEK in call.data["title"]] == [
         next(call.data["title"] for call in notified if WEEK in call.data["title"])
     ]
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert len(_keys(fired, "weekly_report")) == 1
+    assert len(event_keys(fired, "weekly_report")) == 1
     assert sum(WEEK in call.data["title"] for call in notified) == 1
 
 
@@ -277,7 +256,7 @@ async def test_weekly_cost_and_split_equal_the_stored_statistics(
     EUR is the sum of the stored cost rows of the week (to 0.01 EUR), its HP and HC kWh the
     sums of the stored bucket rows, and a weekly cost limit below it fires on the Sunday."""
     emulator.add_meter(Meter(PDL, profile="base"))
-    fired = _capture(hass, PDL)
+    fired = capture_insight_events(hass, PDL)
     hphc = {Bucket.HP: Decimal("0.2081"), Bucket.HC: Decimal("0.1635")}
     tariff = Tariff(
         (

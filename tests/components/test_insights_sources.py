@@ -48,8 +48,15 @@ from custom_components.linky.localtime import PARIS
 from custom_components.linky.runtime.insight_sources import async_read_holidays
 from custom_components.linky.runtime.reports import HUB_PATIENCE, Targets, async_get_hub
 
-from .helpers import import_sensor_temperatures, meter_entry, options_flow, setup_integration
-from .test_insights import NOTIFY, NOW, PDL, STEP_DAY, UNUSUAL_DAY, WEEK, _capture, _keys
+from .helpers import (
+    capture_insight_events,
+    event_keys,
+    import_sensor_temperatures,
+    meter_entry,
+    options_flow,
+    setup_integration,
+)
+from .test_insights import NOTIFY, NOW, PDL, STEP_DAY, UNUSUAL_DAY, WEEK
 
 OTHER_PDL = "25946599093204"
 OUTDOOR = "sensor.outdoor_temperature"
@@ -72,7 +79,7 @@ async def test_weekly_changes_weather_corrected_with_a_temperature_sensor(
     is given, and the corrected change is what is left."""
     import_sensor_temperatures(hass, OUTDOOR, date(2026, 7, 1), date(2026, 11, 22))
     await async_wait_recording_done(hass)
-    fired = _capture(hass, HOME_PDL)
+    fired = capture_insight_events(hass, HOME_PDL)
     entry = _entry(emulator, emulator_url, HOME_PDL)
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(
@@ -115,13 +122,13 @@ async def test_a_day_in_the_holidays_calendar_is_not_reported(
         },
         supports_response=SupportsResponse.ONLY,
     )
-    fired = _capture(hass, PDL)
+    fired = capture_insight_events(hass, PDL)
     await setup_integration(
         hass, _entry(emulator, emulator_url, PDL, **{CONF_HOLIDAY_ENTITY: "calendar.holidays"})
     )
     assert holidays, "the calendar was asked"
-    assert ("unusual_day", UNUSUAL_DAY.isoformat()) not in _keys(fired)
-    assert _keys(fired, "weekly_report") == [("weekly_report", WEEK)]
+    assert ("unusual_day", UNUSUAL_DAY.isoformat()) not in event_keys(fired)
+    assert event_keys(fired, "weekly_report") == [("weekly_report", WEEK)]
 
 
 @pytest.mark.freeze_time("2026-11-17 08:00:00+01:00")
@@ -155,7 +162,7 @@ async def test_muted_kinds_fire_nothing_and_persistent_notification(
     emulator.add_meter(
         Meter(PDL, profile="base", extra_base_w=((STEP_DAY, 300.0),), unusual_days=(UNUSUAL_DAY,))
     )
-    fired = _capture(hass, PDL)
+    fired = capture_insight_events(hass, PDL)
     await setup_integration(
         hass,
         _entry(

@@ -30,8 +30,8 @@ from custom_components.linky.runtime.insight_sources import (
 )
 from custom_components.linky.services import SERVICE_IMPORT_TEMPERATURES
 
-from .helpers import meter_entry, setup_integration
-from .test_insights import NOW, _capture
+from .helpers import capture_insight_events, meter_entry, setup_integration
+from .test_insights import NOW
 
 FIRST = date(2026, 7, 1)
 LAST = date(2026, 11, 22)
@@ -174,7 +174,7 @@ async def test_imported_temperatures_weather_correct_the_weekly_report(
         await async_import_temperatures(
             hass, entry.entry_id, {day: outdoor_temperature(day) for day in _days()}
         )
-    fired = _capture(hass, HOME_PDL)
+    fired = capture_insight_events(hass, HOME_PDL)
     await setup_integration(hass, entry)
     report = next(data for kind, data in fired if kind == "weekly_report")
     assert (report["vs_previous"]["weather_kwh"] is not None) is imported
