@@ -20,6 +20,7 @@ from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.truth import outdoor_temperature
 from custom_components.linky.const import (
     CONF_DAILY_HISTORY_MONTHS,
+    CONF_INSIGHTS,
     CONF_TEMPERATURE_ENTITY,
     DOMAIN,
 )
@@ -28,6 +29,7 @@ from custom_components.linky.runtime.insight_sources import async_import_tempera
 from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
 
 from .helpers import (
+    capture_insight_events,
     import_sensor_temperatures,
     meter_entry,
     setup_integration,
@@ -53,7 +55,7 @@ async def test_signature_of_a_heated_household(
     hass: HomeAssistant, emulator: Emulator, emulator_url: str, source: str
 ) -> None:
     """The same truth, the temperatures imported from a file or recorded by a sensor."""
-    options: dict[str, Any] = {CONF_DAILY_HISTORY_MONTHS: 5}
+    options: dict[str, Any] = {CONF_DAILY_HISTORY_MONTHS: 5, CONF_INSIGHTS: {}}
     first, last = date(2026, 6, 1), date(2026, 11, 22)
     if source == "sensor":
         import_sensor_temperatures(hass, OUTDOOR, first, last)
@@ -66,6 +68,7 @@ async def test_signature_of_a_heated_household(
         await async_import_temperatures(
             hass, entry.entry_id, {day: outdoor_temperature(day) for day in days}
         )
+    fired = capture_insight_events(hass, HOME_PDL)
     await setup_integration(hass, entry)
 
     answer = await hass.services.async_call(
@@ -105,6 +108,19 @@ async def test_signature_of_a_heated_household(
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert await statistic_rows(hass, f"linky:{HOME_PDL}_expected_consumption") == rows
+
+    # the weekly report's weather part is the signature's: expected kWh of the week's days
+    # less those of the week before
+    def expected_kwh(day: date) -> float:
+        cold = max(0.0, signature["heating_balance"] - outdoor_temperature(day))
+        return signature["base_kwh"] + signature["heating_slope"] * cold
+
+    week = [date(2026, 11, 16) + timedelta(days=n) for n in range(7)]
+    weather = sum(map(expected_kwh, week)) - sum(
+        expected_kwh(day - timedelta(days=7)) for day in week
+    )
+    report = next(data for kind, data in fired if kind == "weekly_report")
+    assert report["vs_previous"]["weather_kwh"] == pytest.approx(weather, abs=0.05)
 
     assert _state(hass, "signature_quality") in {"good", "fair", "poor"}
     assert float(_state(hass, "balance_temperature")) == pytest.approx(

@@ -19,7 +19,7 @@ temperature, the days to leave out: holidays, load shedding). From it:
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 import statistics
@@ -157,31 +157,36 @@ class WeekInputs:
 
     max_power: Mapping[date, tuple[int, datetime]]
     nights: Mapping[date, float]
-    line: WeatherLine | None
+    model: Callable[[float], float] | None
+    """The kWh a day takes at a daily mean temperature (None: no weather correction)."""
     temperatures: Mapping[date, float]
 
     @classmethod
-    def of(cls, history: MeterHistory) -> WeekInputs:
-        """From the history: the weather line is fitted on its usable days."""
+    def of(
+        cls, history: MeterHistory, signature: Callable[[float], float] | None = None
+    ) -> WeekInputs:
+        """From the history. The weather model is the meter's energy signature when it has
+        one (`signature`: its expected kWh at a temperature), else a weather line fitted on
+        the history's usable days."""
         temps = history.temperatures or {}
-        days = sorted(d for d in history.days_kwh if d not in history.excluded)
-        line = (
-            WeatherLine.fit([history.days_kwh[d] for d in days], [temps.get(d) for d in days])
-            if temps and days
-            else None
-        )
+        model = signature if temps else None
+        if model is None and temps:
+            days = sorted(d for d in history.days_kwh if d not in history.excluded)
+            if days:
+                kwh = [history.days_kwh[d] for d in days]
+                model = WeatherLine.fit(kwh, [temps.get(d) for d in days]).expected
         return cls(
             max_power={day: (mp.va, mp.at) for day, mp in history.max_power.items()},
             nights=history.nights(),
-            line=line,
+            model=model,
             temperatures=temps,
         )
 
     def expected_kwh(self, day: date) -> float | None:
-        """The kWh the weather line expects on `day` (None: no temperature that day)."""
-        if self.line is None or day not in self.temperatures:
+        """The kWh the weather model expects on `day` (None: no temperature that day)."""
+        if self.model is None or day not in self.temperatures:
             return None
-        return self.line.expected(self.temperatures[day])
+        return self.model(self.temperatures[day])
 
     def build(
         self,
@@ -205,5 +210,5 @@ class WeekInputs:
             findings=findings,
             previous=previous,
             year_before=year_before,
-            expected_kwh=None if self.line is None else self.expected_kwh,
+            expected_kwh=None if self.model is None else self.expected_kwh,
         )

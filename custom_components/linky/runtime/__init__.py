@@ -41,7 +41,7 @@ DERIVED_PARTS: Final[tuple[type[DerivedPart], ...]] = (
     SelfConsumption,
     PeakHoursPart,
     SignaturePart,
-    InsightsPart,  # after the series it reads (costs, self-consumption)
+    InsightsPart,  # after what it reads (costs, self-consumption, the energy signature)
 )
 """Every kind of derived part, in the order they run after an import."""
 

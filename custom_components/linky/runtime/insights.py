@@ -34,6 +34,7 @@ from ..analytics.insights import (
     week_due,
 )
 from ..analytics.report_text import finding_text, render
+from ..analytics.signature import Signature
 from ..analytics.weekly import IsoWeek, MeterWeek, Rows, WeeklyReport
 from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
 from ..energy.costs import ALL_SERIES
@@ -46,6 +47,7 @@ from .derived import DerivedPart, PartContext, PartSensorDescription, Written
 from .insight_sources import async_day_temperatures, async_read_holidays
 from .reports import Targets, async_get_hub, async_tell_findings
 from .self_consumption import SERIES_SELF_CONSUMPTION
+from .signature import SignaturePart
 from .store import entry_store
 
 TOLD_KEPT: Final = timedelta(days=HISTORY_DAYS)
@@ -299,7 +301,7 @@ class InsightsPart(DerivedPart):
             for data in await self._async_read_days(SERIES_CONSUMPTION, set(year_before.days()))
         }
         present = set(history.days_kwh)
-        inputs = WeekInputs.of(history)
+        inputs = WeekInputs.of(history, self._signature())
 
         def build(which: IsoWeek, source: Rows, days: set[date], **refs: Any) -> MeterWeek:
             return inputs.build(self.pdl, which, source, days, self._told_or_new(found), **refs)
@@ -316,6 +318,13 @@ class InsightsPart(DerivedPart):
             found += over
             meter_week = build(week, rows, present, previous=previous, year_before=old)
         return meter_week
+
+    def _signature(self) -> Callable[[float], float] | None:
+        """The meter's energy signature's expected kWh at a temperature, if it has one."""
+        for part in self.context.upstream:
+            if isinstance(part, SignaturePart) and isinstance(part.signature, Signature):
+                return part.signature.expected_kwh
+        return None
 
     def _told_or_new(self, found: list[Finding]) -> list[Finding]:
         """The findings told and those about to be (muted kinds left out), each once."""

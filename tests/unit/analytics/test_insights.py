@@ -140,7 +140,11 @@ def test_week_inputs_expect_more_on_cold_days() -> None:
         days_kwh[TODAY - timedelta(days=1)], rel=0.02
     )
     assert inputs.expected_kwh(TODAY) is None, "no temperature that day"
-    assert WeekInputs.of(MeterHistory(days_kwh, {})).line is None
+    assert WeekInputs.of(MeterHistory(days_kwh, {})).model is None
+    # the meter's energy signature, when there is one, is the model
+    signed = WeekInputs.of(MeterHistory(days_kwh, {}, temperatures=temps), lambda t: 2 * t)
+    assert signed.expected_kwh(TODAY - timedelta(days=1)) == 2 * temps[TODAY - timedelta(days=1)]
+    assert WeekInputs.of(MeterHistory(days_kwh, {}), lambda t: 2 * t).model is None
 
 
 def test_daily_means_need_three_quarters_of_the_local_day() -> None:
