@@ -20,6 +20,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.util import dt as dt_util
 import pytest
@@ -213,3 +214,12 @@ def capture_insight_events(hass: HomeAssistant, pdl: str) -> Fired:
 
 def event_keys(fired: Fired, kind: str | None = None) -> list[tuple[str, str | None]]:
     return [(k, data.get("day") or data.get("week")) for k, data in fired if kind in {None, k}]
+
+
+def sensor_state(hass: HomeAssistant, pdl: str, key: str) -> str:
+    """The state of the meter's sensor `key` (unique id `<pdl>_<key>`)."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{pdl}_{key}")
+    assert entity_id is not None, key
+    state = hass.states.get(entity_id)
+    assert state is not None
+    return state.state

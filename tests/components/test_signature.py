@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -32,6 +31,7 @@ from .helpers import (
     capture_insight_events,
     import_sensor_temperatures,
     meter_entry,
+    sensor_state,
     setup_integration,
     statistic_rows,
 )
@@ -39,14 +39,6 @@ from .test_insights import NOW
 
 TRUE_SLOPE = 170 * 24 / 1000  # kWh per degree-day
 OUTDOOR = "sensor.outdoor_temperature"
-
-
-def _state(hass: HomeAssistant, key: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{HOME_PDL}_{key}")
-    assert entity_id is not None, key
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
 
 
 @pytest.mark.freeze_time(NOW)
@@ -122,12 +114,12 @@ async def test_signature_of_a_heated_household(
     report = next(data for kind, data in fired if kind == "weekly_report")
     assert report["vs_previous"]["weather_kwh"] == pytest.approx(weather, abs=0.05)
 
-    assert _state(hass, "signature_quality") in {"good", "fair", "poor"}
-    assert float(_state(hass, "balance_temperature")) == pytest.approx(
+    assert sensor_state(hass, HOME_PDL, "signature_quality") in {"good", "fair", "poor"}
+    assert float(sensor_state(hass, HOME_PDL, "balance_temperature")) == pytest.approx(
         signature["heating_balance"], abs=0.05
     )
-    assert 0 < float(_state(hass, "heating_share")) < 100
-    assert float(_state(hass, "normal_year_consumption")) > 0
+    assert 0 < float(sensor_state(hass, HOME_PDL, "heating_share")) < 100
+    assert float(sensor_state(hass, HOME_PDL, "normal_year_consumption")) > 0
 
 
 @pytest.mark.freeze_time(NOW)
@@ -136,5 +128,5 @@ async def test_without_temperature_the_signature_says_so(
 ) -> None:
     entry = meter_entry(emulator, emulator_url, HOME_PDL, **{CONF_DAILY_HISTORY_MONTHS: 2})
     await setup_integration(hass, entry)
-    assert _state(hass, "signature_quality") == "no_temperature"
-    assert _state(hass, "heating_share") == "unknown"
+    assert sensor_state(hass, HOME_PDL, "signature_quality") == "no_temperature"
+    assert sensor_state(hass, HOME_PDL, "heating_share") == "unknown"

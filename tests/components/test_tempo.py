@@ -10,7 +10,6 @@ from decimal import Decimal
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import (
@@ -18,7 +17,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from conso_emulator import HOME_PDL, Emulator
-from custom_components.linky.const import DOMAIN
 from custom_components.linky.energy.tempo_calendar import TempoColour
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.runtime.costs import CostSeries
@@ -32,6 +30,7 @@ from .helpers import (
     hand_costs,
     meter_entry,
     options_flow,
+    sensor_state,
     setup_integration,
     statistic_rows,
 )
@@ -40,14 +39,6 @@ NOW = "2026-11-20 09:30:00+01:00"
 COLOURS = {1: "blue", 2: "white", 3: "red"}
 TODAY_ENTITY = "sensor.rte_tempo_couleur_actuelle"
 TOMORROW_ENTITY = "sensor.rte_tempo_prochaine_couleur"
-
-
-def _state(hass: HomeAssistant, key: str) -> str:
-    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{HOME_PDL}_{key}")
-    assert entity_id is not None, key
-    state = hass.states.get(entity_id)
-    assert state is not None
-    return state.state
 
 
 @pytest.mark.parametrize(
@@ -88,8 +79,8 @@ async def test_service_sensors_today_then_tomorrow_after_publication(
     await setup_integration(hass, entry)
 
     today = date(2026, 11, 20)
-    assert _state(hass, "tempo_today") == COLOURS[emulator.tempo.colour(today)]
-    assert _state(hass, "tempo_tomorrow") == "unknown"
+    assert sensor_state(hass, HOME_PDL, "tempo_today") == COLOURS[emulator.tempo.colour(today)]
+    assert sensor_state(hass, HOME_PDL, "tempo_tomorrow") == "unknown"
     served = len(emulator.tempo.served)
     assert 0 < served <= 2
 
@@ -97,7 +88,9 @@ async def test_service_sensors_today_then_tomorrow_after_publication(
     async_fire_time_changed(hass)
     await hass.async_block_till_done(wait_background_tasks=True)
     tomorrow = today + timedelta(days=1)
-    assert _state(hass, "tempo_tomorrow") == COLOURS[emulator.tempo.colour(tomorrow)]
+    assert (
+        sensor_state(hass, HOME_PDL, "tempo_tomorrow") == COLOURS[emulator.tempo.colour(tomorrow)]
+    )
     assert len(emulator.tempo.served) == served + 1  # only tomorrow was asked again
 
 
@@ -147,11 +140,11 @@ async def test_entity_source_sensors_and_costs_from_history(
     await setup_integration(hass, entry)
     assert emulator.tempo.served == []
 
-    assert _state(hass, "tempo_today") == "blue"
-    assert _state(hass, "tempo_tomorrow") == "unknown"
+    assert sensor_state(hass, HOME_PDL, "tempo_today") == "blue"
+    assert sensor_state(hass, HOME_PDL, "tempo_tomorrow") == "unknown"
     hass.states.async_set(TOMORROW_ENTITY, "ROUGE")
     await hass.async_block_till_done(wait_background_tasks=True)
-    assert _state(hass, "tempo_tomorrow") == "red"
+    assert sensor_state(hass, HOME_PDL, "tempo_tomorrow") == "red"
 
     # 19 November needs the colours of Tempo days 18 (until 06:00) and 19: both recorded.
     day = date(2026, 11, 19)
