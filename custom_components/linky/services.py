@@ -19,10 +19,9 @@ import gzip
 from pathlib import Path
 from typing import Final
 
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, SupportsResponse
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, service
 import probatio as vol
 
 from .analytics.weather import TemperatureFile, TemperatureFileError, parse_temperature_csv
@@ -93,20 +92,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
 
 
 def loaded_entry(hass: HomeAssistant, entry_id: str) -> LinkyConfigEntry:
-    """The loaded Linky entry `entry_id`, or a ServiceValidationError."""
-    entry = hass.config_entries.async_get_entry(entry_id)
-    if entry is None or entry.domain != DOMAIN:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_found",
-            translation_placeholders={"entry_id": entry_id},
-        )
-    if entry.state is not ConfigEntryState.LOADED:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="entry_not_loaded",
-            translation_placeholders={"title": entry.title},
-        )
+    """The loaded Linky entry `entry_id`, or Home Assistant's ServiceValidationError (not
+    found, another integration's, not loaded)."""
+    entry: LinkyConfigEntry = service.async_get_config_entry(hass, DOMAIN, entry_id)
     return entry
 
 

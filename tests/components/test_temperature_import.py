@@ -146,12 +146,12 @@ async def test_bad_input_is_a_clear_error(
         assert err.value.translation_key == key, path
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, "not-an-entry", "bad.csv")
-    assert err.value.translation_key == "entry_not_found"
+    assert err.value.translation_key == "service_config_entry_not_found"
     await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
     with pytest.raises(ServiceValidationError) as err:
         await _call(hass, entry.entry_id, "bad.csv")
-    assert err.value.translation_key == "entry_not_loaded"
+    assert err.value.translation_key == "service_config_entry_not_loaded"
     assert await async_load_imported_temperatures(hass, entry.entry_id) == {}
 
 
