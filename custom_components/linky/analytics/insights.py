@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 import statistics
 from typing import Final
 
@@ -39,9 +40,10 @@ HISTORY_DAYS: Final = 400
 REPORT_GRACE: Final = timedelta(hours=56)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class MeterHistory:
-    """What the detectors of one meter read (see the module docstring)."""
+    """What the detectors of one meter read (see the module docstring). The days stored
+    hour by hour and their night base loads are derived once, when first asked."""
 
     days_kwh: Mapping[date, float]
     hourly_wh: Mapping[datetime, float]
@@ -49,13 +51,15 @@ class MeterHistory:
     excluded: frozenset[date] = frozenset()
     max_power: Mapping[date, MaxPower] = field(default_factory=dict)
 
-    def hourly_days(self) -> set[date]:
+    @cached_property
+    def hourly_days(self) -> frozenset[date]:
         """The days stored hour by hour."""
-        return {local_date(hour) for hour in self.hourly_wh}
+        return frozenset(local_date(hour) for hour in self.hourly_wh)
 
+    @cached_property
     def nights(self) -> dict[date, float]:
         """The night base load (W) of every day stored hour by hour."""
-        return night_baseloads(self.hourly_wh, sorted(self.hourly_days()))
+        return night_baseloads(self.hourly_wh, sorted(self.hourly_days))
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +79,7 @@ def days_to_check(history: MeterHistory, today: date) -> list[date]:
 
 def find(history: MeterHistory, limits: Limits, today: date) -> list[Finding]:
     """The findings of the recent days (see the module docstring)."""
-    nights = history.nights()
+    nights = history.nights
     findings: list[Finding] = []
     for day in days_to_check(history, today):
         findings += check_baseload(nights, day, history.temperatures, history.excluded)
@@ -107,7 +111,7 @@ class BaseloadFigures:
 
 def baseload_figures(history: MeterHistory, today: date) -> BaseloadFigures | None:
     """The base load sensor's figures (None: no night stored hour by hour yet)."""
-    nights = {d: w for d, w in history.nights().items() if d < today}
+    nights = {d: w for d, w in history.nights.items() if d < today}
     if not nights:
         return None
     last = max(nights)
@@ -166,18 +170,18 @@ class WeekInputs:
         cls, history: MeterHistory, signature: Callable[[float], float] | None = None
     ) -> WeekInputs:
         """From the history. The weather model is the meter's energy signature when it has
-        one (`signature`: its expected kWh at a temperature), else a weather line fitted on
-        the history's usable days."""
+        one (`signature`: its expected kWh at a temperature), else the weather line the
+        detectors use (balance temperature learned) on the history's usable days."""
         temps = history.temperatures or {}
         model = signature if temps else None
         if model is None and temps:
             days = sorted(d for d in history.days_kwh if d not in history.excluded)
             if days:
                 kwh = [history.days_kwh[d] for d in days]
-                model = WeatherLine.fit(kwh, [temps.get(d) for d in days]).expected
+                model = WeatherLine.fit_balance(kwh, [temps.get(d) for d in days]).expected
         return cls(
             max_power={day: (mp.va, mp.at) for day, mp in history.max_power.items()},
-            nights=history.nights(),
+            nights=history.nights,
             model=model,
             temperatures=temps,
         )

@@ -122,6 +122,13 @@ SENSORS: Final = (
 )
 
 
+def _analyse(
+    history: MeterHistory, limits: Limits, today: date
+) -> tuple[BaseloadFigures | None, list[Finding]]:
+    """The base load figures and the findings of the recent days (in the executor)."""
+    return baseload_figures(history, today), find(history, limits, today)
+
+
 class InsightsPart(DerivedPart):
     """Finds and tells what is wrong, and sums each week up, for one meter."""
 
@@ -235,14 +242,16 @@ class InsightsPart(DerivedPart):
         now = dt_util.utcnow()
         today = local_date(now)
         history = await self._async_history(today)
-        self.baseload = baseload_figures(history, today)
         options = self.context.options
         limits = Limits(
             self.settings.daily_limit_kwh, self.settings.max_power_share, options.subscribed_kva
         )
-        found = find(history, limits, today)
+        # the detectors learn a year of nights and days: not on the event loop
+        self.baseload, found = await self.hass.async_add_executor_job(
+            _analyse, history, limits, today
+        )
         hourly = options.meter.hourly_history_months > 0
-        ready = history.hourly_days() if hourly else None
+        ready = history.hourly_days if hourly else None
         if (due := week_due(now, self.reported, history.days_kwh.keys(), ready)) is not None:
             week = await self._async_build_week(due[0], history, found)
             self.reported, self.last_week = week.week, week
