@@ -203,23 +203,35 @@ class SignaturePart(DerivedSeries):
             await self._async_write(SERIES_EXPECTED, new)
 
     async def _async_fit(self) -> tuple[dict[date, float], dict[date, float]]:
-        """Fit the signature on what is stored; the days' kWh and temperatures read."""
+        """Fit the signature on what is stored; the days' kWh and temperatures read (none
+        of either without a temperature source: nothing to fit, nothing read)."""
         today = self.today
         first = today - timedelta(days=HISTORY_DAYS)
-        wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
-        stored = await self._async_read_days(SERIES_CONSUMPTION, wanted)
-        kwh = {data.day: data.total_wh / 1000 for data in stored}
         start, end = local_day_bounds(first)[0], local_day_bounds(today)[0]
         options = self.context.options
         temperatures = await async_day_temperatures(
             self.hass, self.entry.entry_id, options.temperature_entity, start, end
         )
+        if temperatures is None:
+            self.signature, self._points = NoSignature(NoModelReason.NO_TEMPERATURE), []
+            return {}, {}
+        wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
+        stored = await self._async_read_days(SERIES_CONSUMPTION, wanted)
+        kwh = {data.day: data.total_wh / 1000 for data in stored}
         excluded = frozenset(self.context.shed_days())
         holidays = None if options.insights is None else options.insights.holiday_entity
         if holidays is not None:
             excluded |= await async_read_holidays(self.hass, holidays, start, end)
-        signature = fit_signature(kwh, temperatures or {}, excluded)
-        self.signature = signature
-        fitted = signature if isinstance(signature, Signature) else None
-        self._points = points(kwh, temperatures or {}, excluded, fitted)
-        return kwh, temperatures or {}
+        self.signature, self._points = await self.hass.async_add_executor_job(
+            _fit, kwh, temperatures, excluded
+        )
+        return kwh, temperatures
+
+
+def _fit(
+    kwh: dict[date, float], temperatures: dict[date, float], excluded: frozenset[date]
+) -> tuple[Signature | NoSignature, list[Point]]:
+    """The signature and its points (in the executor: a grid of least squares)."""
+    signature = fit_signature(kwh, temperatures, excluded)
+    fitted = signature if isinstance(signature, Signature) else None
+    return signature, points(kwh, temperatures, excluded, fitted)
