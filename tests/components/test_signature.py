@@ -23,6 +23,7 @@ from custom_components.linky.const import (
     CONF_TEMPERATURE_ENTITY,
     DOMAIN,
 )
+from custom_components.linky.energy.hourly import day_hours
 from custom_components.linky.localtime import local_date
 from custom_components.linky.runtime.insight_sources import async_import_temperatures
 from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
@@ -85,17 +86,24 @@ async def test_signature_of_a_heated_household(
     )
     assert {"day", "temperature", "kwh", "status"} <= set(points[0])
 
-    # the expected kWh of each day with a temperature, one row at its local midnight, and
-    # nothing written twice: a reload (and its fit again) adds no row and moves no sum
+    # the expected kWh of each day with a temperature, hour by hour (23, 24 or 25 rows a
+    # day) in the meter's usual shape, and nothing written twice: a reload (and its fit
+    # again) adds no row and moves no sum
     rows = await statistic_rows(hass, f"linky:{HOME_PDL}_expected_consumption")
+    by_day: dict[date, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_day.setdefault(local_date(datetime.fromtimestamp(row["start"], UTC)), []).append(row)
     used = [p for p in points if p["status"] != "outside"]
-    assert len(rows) == len(points)
+    assert len(by_day) == len(points)
+    assert all(len(day_rows) == len(day_hours(day)) for day, day_rows in by_day.items())
+    assert {len(day_rows) for day_rows in by_day.values()} == {24, 25}  # the October day: 25
     first_used = date.fromisoformat(used[0]["day"])
     expected = signature["base_kwh"] + signature["heating_slope"] * max(
         0.0, signature["heating_balance"] - outdoor_temperature(first_used)
     )
-    row = next(r for r in rows if local_date(datetime.fromtimestamp(r["start"], UTC)) == first_used)
-    assert row["state"] == pytest.approx(expected, abs=0.05)
+    assert sum(r["state"] for r in by_day[first_used]) == pytest.approx(expected, abs=0.05)
+    night, evening = (by_day[first_used][n]["state"] for n in (2, 18))  # UTC 02:00, 18:00
+    assert evening > night  # the household's shape, not a flat day
     assert rows[-1]["sum"] == pytest.approx(sum(r["state"] for r in rows), abs=0.01)
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)

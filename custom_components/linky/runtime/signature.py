@@ -9,11 +9,13 @@ sensors say so (model quality "no temperature") rather than guess. The signature
 computed again from what is stored; nothing of it is saved.
 
 The statistic `linky:<pdl>_expected_consumption` holds, for each stored day with a
-temperature, the kWh the signature expected at that temperature (one row at the day's local
-midnight, as the meter's daily-only days): a statistics graph shows it against the actual
-consumption by day, week or month. A day is written once, with the signature of the time it
-was imported (so the past does not move every day); importing temperatures writes every day
-again with the current signature.
+temperature, the kWh the signature expected at that temperature, hour by hour: the day's
+expected kWh spread over its hours as the meter's last `PROFILE_DAYS` days known hour by hour
+spread theirs (`energy/day_profile.py`; evenly without any), so an hourly, daily, weekly or
+monthly graph shows it against the actual consumption and each day sums to the signature's
+figure. A day is written once, with the signature and profile of the time it was imported
+(so the past does not move every day); importing temperatures writes every day again with
+the current ones.
 """
 
 from __future__ import annotations
@@ -37,8 +39,9 @@ from ..analytics.signature import (
     points,
 )
 from ..const import SERIES_CONSUMPTION
+from ..energy.day_profile import DayProfile
 from ..energy.hourly import local_day_bounds
-from ..energy.ledger import DayData
+from ..energy.ledger import DayData, Resolution
 from ..options import LinkyOptions
 from ..statistics import series_metadata
 from .derived import DerivedSeries, PartSensorDescription, Written
@@ -47,6 +50,8 @@ from .insight_sources import async_day_temperatures, async_read_holidays
 SERIES_EXPECTED: Final = "expected_consumption"
 HISTORY_DAYS: Final = 400
 """Days read: the 365 of the signature and a few before them (late or missing days)."""
+PROFILE_DAYS: Final = 28
+"""The meter's latest days known hour by hour whose shape spreads an expected day."""
 QUALITY_OPTIONS: Final = (*(grade.value for grade in Grade), *(r.value for r in NoModelReason))
 """The model quality sensor's states: the grade of a signature, or why there is none."""
 
@@ -189,22 +194,37 @@ class SignaturePart(DerivedSeries):
 
     async def _async_update(self) -> None:
         """Fit the signature again; write the expected kWh of the days not written yet."""
-        kwh, temperatures = await self._async_fit()
+        stored, temperatures, excluded = await self._async_fit()
         if not isinstance(self.signature, Signature):
             return
         ledger = self.ledgers.get(SERIES_EXPECTED)
         signature = self.signature
-        new = [
-            DayData.daily(day, 1000 * max(0.0, signature.expected_kwh(temperatures[day])))
-            for day in sorted(kwh)
-            if day in temperatures and (ledger is None or day not in ledger)
+        todo = [
+            data.day
+            for data in stored
+            if data.day in temperatures and (ledger is None or data.day not in ledger)
         ]
-        if new:
-            await self._async_write(SERIES_EXPECTED, new)
+        if not todo:
+            return
+        profile = DayProfile.of(
+            [
+                data.hours
+                for data in stored
+                if data.resolution is Resolution.HOURLY and data.day not in excluded
+            ][-PROFILE_DAYS:]
+        )
+        new = [
+            DayData.hourly(
+                day, profile.spread(day, 1000 * max(0.0, signature.expected_kwh(temperatures[day])))
+            )
+            for day in todo
+        ]
+        await self._async_write(SERIES_EXPECTED, new)
 
-    async def _async_fit(self) -> tuple[dict[date, float], dict[date, float]]:
-        """Fit the signature on what is stored; the days' kWh and temperatures read (none
-        of either without a temperature source: nothing to fit, nothing read)."""
+    async def _async_fit(self) -> tuple[list[DayData], dict[date, float], frozenset[date]]:
+        """Fit the signature on what is stored; the days read (oldest first), their
+        temperatures and the days left out (nothing without a temperature source: nothing
+        to fit, nothing read)."""
         today = self.today
         first = today - timedelta(days=HISTORY_DAYS)
         start, end = local_day_bounds(first)[0], local_day_bounds(today)[0]
@@ -214,9 +234,11 @@ class SignaturePart(DerivedSeries):
         )
         if temperatures is None:
             self.signature, self._points = NoSignature(NoModelReason.NO_TEMPERATURE), []
-            return {}, {}
+            return [], {}, frozenset()
         wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
-        stored = await self._async_read_days(SERIES_CONSUMPTION, wanted)
+        stored = sorted(
+            await self._async_read_days(SERIES_CONSUMPTION, wanted), key=lambda data: data.day
+        )
         kwh = {data.day: data.total_wh / 1000 for data in stored}
         excluded = frozenset(self.context.shed_days())
         holidays = None if options.insights is None else options.insights.holiday_entity
@@ -225,7 +247,7 @@ class SignaturePart(DerivedSeries):
         self.signature, self._points = await self.hass.async_add_executor_job(
             _fit, kwh, temperatures, excluded
         )
-        return kwh, temperatures
+        return stored, temperatures, excluded
 
 
 def _fit(
