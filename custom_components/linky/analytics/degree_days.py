@@ -1,14 +1,17 @@
 """Degree-day least squares over a grid of balance points, for the energy signature
 (`signature.py`): the candidates (intercept, heating, cooling, both), the sums every
 candidate's normal equations need, vectorised over the grid, and the choice of the best
-qualifying candidate. No Home Assistant import; numpy.
+qualifying candidate; then, for a heating that bends (a heat pump), its balance point chosen
+again near it and the HDD² term (`refine_heating`, `bent_heating`). No Home Assistant
+import; numpy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from enum import StrEnum
+import math
 from typing import Final
 
 import numpy as np
@@ -22,6 +25,8 @@ GRID: Final = np.arange(8.0, 24.01, 0.5)
 MIN_DEGREE_DAY_DAYS: Final = 10
 MIN_DEGREE_DAYS_PER_YEAR: Final = 20.0
 _TIE: Final = 1e-9
+NEAR_BALANCE: Final = 5.0
+"""°C below a heating balance point whose days estimate it again (`refine_heating`)."""
 
 
 class ModelKind(StrEnum):
@@ -50,10 +55,15 @@ class Choice:
         return heating, cooling
 
 
-def columns(t: Vector, heating: float | None, cooling: float | None) -> Vector:
-    """The design matrix: 1, then HDD and CDD when the model has them."""
-    dds = [np.maximum(k * (b - t), 0.0) for b, k in ((heating, 1), (cooling, -1)) if b is not None]
-    return np.column_stack([np.ones_like(t), *dds])
+def columns(
+    t: Vector, heating: float | None, cooling: float | None, *, bend: bool = False
+) -> Vector:
+    """The design matrix: 1, then HDD (and HDD² when the heating bends) and CDD when the
+    model has them."""
+    hdd = [] if heating is None else [np.maximum(heating - t, 0.0)]
+    bent = [hdd[0] * hdd[0]] if bend and hdd else []
+    cdd = [] if cooling is None else [np.maximum(t - cooling, 0.0)]
+    return np.column_stack([np.ones_like(t), *hdd, *bent, *cdd])
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,3 +184,51 @@ def select(s: Sums, inflation: float, min_t: float) -> list[Choice | None]:
 def _expand(values: Vector, like: Vector) -> Vector:
     """`values` (one per row) shaped to broadcast against `like`."""
     return values.reshape(-1, *(1,) * (like.ndim - 1))
+
+
+def refine_heating(t: Vector, y: Vector, choice: Choice) -> Choice:
+    """`choice` with its heating balance point chosen again on the days at most
+    NEAR_BALANCE °C colder than it, and all warmer ones: where heating starts shows near it.
+    A heat pump's kWh per degree-day grows in the cold (its COP falls), and a straight line
+    over every day then puts the balance point a degree too low (`benchmarks/signature.md`);
+    a resistive heating's line is the same near it and far. Unchanged without heating, or
+    when those days choose no heating balance (or one above the cooling balance)."""
+    if choice.heating is None:
+        return choice
+    near = t >= GRID[choice.heating] - NEAR_BALANCE
+    local = select(Sums.of(t[near], y[near]), 1.0, 0.0)[0]
+    if local is None or local.heating is None:
+        return choice
+    if choice.cooling is not None and local.heating > choice.cooling:
+        return choice
+    return replace(choice, heating=local.heating)
+
+
+def bent_heating(
+    t: Vector, y: Vector, choice: Choice, inflation: float, min_t: float
+) -> tuple[Choice, Vector, Vector] | None:
+    """`choice` with a bending heating (HDD and HDD²), its balance point the one within 1 °C
+    of `choice`'s whose fit leaves the smallest squared error, when that fit shows a bend: a
+    base not below 0, a positive slope at the balance and an HDD² term positive and
+    significant (t >= `min_t`, White's variance widened by `inflation`). The choice, its
+    coefficients and (X'X)^-1; None without a bend."""
+    assert choice.heating is not None
+    fits = []
+    last = len(GRID) - 1 if choice.cooling is None else choice.cooling
+    for index in range(max(0, choice.heating - 2), min(last, choice.heating + 2) + 1):
+        candidate = replace(choice, heating=index)
+        x = columns(t, *candidate.balances, bend=True)
+        xtx_inv = np.asarray(np.linalg.inv(x.T @ x), np.float64)
+        beta = xtx_inv @ (x.T @ y)
+        r = y - x @ beta
+        fits.append((float(r @ r), index, candidate, beta, xtx_inv, x, r))
+    _, _, candidate, beta, xtx_inv, x, r = min(fits, key=lambda fit: fit[:2])
+    if beta[0] < 0 or (beta[1:] <= 0).any():
+        return None
+    floor = (1e-9 * float(y.mean())) ** 2  # exact data: rounding errors show no bend
+    squares = np.maximum(r * r, floor) * y.size / (y.size - beta.size)
+    bend = xtx_inv[2] @ x.T  # White's variance: cold days vary more
+    variance = float((bend * bend) @ squares) * inflation
+    if beta[2] < min_t * math.sqrt(variance):
+        return None
+    return candidate, beta, xtx_inv

@@ -9,10 +9,13 @@ degree-days per year, and each slope is significant (t >= 3, its variance widene
 residuals' autocorrelation: the best of 33 balance points otherwise reads many unheated
 homes as heated, see `benchmarks/signature.md`; CalTRACK 1 screened p < 0.1). The best
 adjusted R² wins, a tie the simpler model. Days beyond 3 IQR of the first fit's residuals
-are left out and the fit redone once. Goodness of fit: ASHRAE Guideline 14's CV(RMSE) and
-NMBE on the days and on each month predicted without it (leave-one-month-out). Variances
-are widened by (1 + r) / (1 - r), r the residuals' lag-1 autocorrelation (ASHRAE 14's
-effective sample size).
+are left out and the fit redone once. A heating that bends (a heat pump: its kWh per
+degree-day grows in the cold) gets an HDD² term when the data show it (positive, t >= 3),
+at a balance point chosen again on the days near it (`degree_days.refine_heating`): the
+best straight line would put it a degree too low. Goodness of fit: ASHRAE Guideline 14's
+CV(RMSE) and NMBE on the days and on each month predicted without it (leave-one-month-out).
+Variances are widened by (1 + r) / (1 - r), r the residuals' lag-1 autocorrelation (ASHRAE
+14's effective sample size).
 """
 
 from __future__ import annotations
@@ -33,7 +36,9 @@ from .degree_days import (
     ModelKind,
     Sums,
     Vector,
+    bent_heating,
     columns,
+    refine_heating,
     select,
 )
 
@@ -127,10 +132,25 @@ class NormalYear:
         gap = (balance - np.asarray(self.temperatures)) * (1 if heating else -1)
         if self.spread <= 0:
             return np.maximum(gap, 0.0)
+        cdf, pdf = self._normal(gap)
+        expected: Vector = gap * cdf + self.spread * pdf
+        return expected
+
+    def squared_heating(self, balance: float) -> Vector:
+        """Each day's expected squared heating degree-days at `balance`."""
+        gap = balance - np.asarray(self.temperatures)
+        if self.spread <= 0:
+            squared: Vector = np.maximum(gap, 0.0) ** 2
+            return squared
+        cdf, pdf = self._normal(gap)
+        expected: Vector = (gap * gap + self.spread**2) * cdf + gap * self.spread * pdf
+        return expected
+
+    def _normal(self, gap: Vector) -> tuple[Vector, Vector]:
+        """The normal CDF and density (over the spread) of each day's gap to the balance."""
         z = gap / self.spread
         cdf = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in z.tolist()])
-        expected: Vector = gap * cdf + self.spread * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-        return expected
+        return cdf, np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
 
 
 PARIS_NORMAL: Final = NormalYear.seasonal(mean=12.0, amplitude=7.5, coldest_day=15, spread=3.0)
@@ -176,6 +196,9 @@ class Signature:
     base_kwh: float
     heating_slope: float | None
     heating_balance: float | None
+    heating_bend: float | None
+    """kWh per degree-day² (None: a straight heating line): a heat pump's kWh per
+    degree-day grows in the cold; `heating_slope` is then the slope at the balance point."""
     cooling_slope: float | None
     cooling_balance: float | None
     provisional: bool
@@ -216,7 +239,7 @@ class Signature:
         if self.heating_slope is None or self.heating_balance is None:
             return 0.0
         hdd = np.maximum(self.heating_balance - np.fromiter(temperatures, float), 0.0)
-        return self.heating_slope * float(hdd.sum())
+        return self.heating_slope * float(hdd.sum()) + (self.heating_bend or 0.0) * float(hdd @ hdd)
 
     def interval(
         self, temperatures: Iterable[float], level: float = LEVEL
@@ -229,19 +252,23 @@ class Signature:
     def with_normal(self, normal: NormalYear) -> Signature:
         """This signature with the normal year's kWh and interval for `normal`."""
         design = [float(len(normal.temperatures))]
-        for balance, heating in ((self.heating_balance, True), (self.cooling_balance, False)):
-            if balance is not None:
-                design.append(float(normal.degree_days(balance, heating=heating).sum()))
+        if self.heating_balance is not None:
+            design.append(float(normal.degree_days(self.heating_balance, heating=True).sum()))
+            if self.heating_bend is not None:
+                design.append(float(normal.squared_heating(self.heating_balance).sum()))
+        if self.cooling_balance is not None:
+            design.append(float(normal.degree_days(self.cooling_balance, heating=False).sum()))
         expected, low, high = self._interval(np.array(design), len(normal.temperatures), LEVEL)
         return replace(self, normal_year_kwh=expected, normal_year_low=low, normal_year_high=high)
 
     @property
     def _coefficients(self) -> Vector:
-        slopes = [s for s in (self.heating_slope, self.cooling_slope) if s is not None]
-        return np.array([self.base_kwh, *slopes])
+        terms = (self.heating_slope, self.heating_bend, self.cooling_slope)
+        return np.array([self.base_kwh, *(term for term in terms if term is not None)])
 
     def _design(self, t: Vector) -> Vector:
-        return columns(t, self.heating_balance, self.cooling_balance)
+        bend = self.heating_bend is not None
+        return columns(t, self.heating_balance, self.cooling_balance, bend=bend)
 
     def _interval(self, design: Vector, days: int, level: float) -> tuple[float, float, float]:
         """The total of `days` days whose design rows sum to `design`: the coefficients'
@@ -343,11 +370,16 @@ def fit_signature(
     sums = months.total()
     choice = select(sums, inflation, min_t)[0] or choice
     beta, xtx_inv = sums.solve(0, choice)
-    r = y - columns(t, *choice.balances) @ beta
+    bend = False
+    if (refined := refine_heating(t[keep], y[keep], choice)).heating is not None:
+        bent = bent_heating(t[keep], y[keep], refined, inflation, min_t)
+        if bent is not None:
+            (choice, beta, xtx_inv), bend = bent, True
+    r = y - columns(t, *choice.balances, bend=bend) @ beta
     rho = _lag1(r[keep], ordinals[keep])
     n, p = len(kept), beta.size
     variance = float(r[keep] @ r[keep]) / (n - p)
-    x = columns(t[keep], *choice.balances)  # White's covariance: cold days vary more
+    x = columns(t[keep], *choice.balances, bend=bend)  # White's: cold days vary more
     meat = x.T @ (x * (r[keep] * r[keep])[:, None]) * n / (n - p)
     slopes = iter(beta[1:].tolist())
     signature = Signature(
@@ -355,6 +387,7 @@ def fit_signature(
         base_kwh=float(beta[0]),
         heating_slope=next(slopes) if choice.heating is not None else None,
         heating_balance=choice.balances[0],
+        heating_bend=next(slopes) if bend else None,
         cooling_slope=next(slopes, None),
         cooling_balance=choice.balances[1],
         provisional=not full,
@@ -364,7 +397,7 @@ def fit_signature(
         days_outliers=y.size - n,
         days_excluded=len(left_out),
         days_missing=missing,
-        adjusted_r2=choice.adjusted_r2,
+        adjusted_r2=1 - variance / float(np.var(y[keep], ddof=1)) if bend else choice.adjusted_r2,
         autocorrelation=rho,
         daily=goodness(y[keep], y[keep] - r[keep], p),
         monthly=_leave_month_out(months, inflation, min_t),

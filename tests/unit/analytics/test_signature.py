@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pytest
 
+from custom_components.linky.analytics.degree_days import Sums, select
 from custom_components.linky.analytics.signature import (
     Goodness,
     Grade,
@@ -81,6 +82,7 @@ def test_exact_heating_line_is_recovered() -> None:
     assert s.heating_balance == 16.0
     assert s.cooling_slope is None
     assert s.cooling_balance is None
+    assert s.heating_bend is None  # a straight line does not bend
     assert s.adjusted_r2 == pytest.approx(1.0)
     assert (s.days_used, s.days_outliers, s.days_missing, s.provisional) == (365, 0, 0, False)
     assert s.expected_kwh(6.0) == pytest.approx(8.0 + 1.5 * 10)
@@ -91,6 +93,32 @@ def test_exact_heating_line_is_recovered() -> None:
     assert s.monthly is not None
     assert s.monthly.cvrmse == pytest.approx(0.0, abs=1e-9)
     assert s.grade is Grade.GOOD
+
+
+def test_a_bending_heating_keeps_its_balance_and_gets_its_bend() -> None:
+    # a heat pump's kWh per degree-day grows in the cold: 1 kWh per degree-day at the
+    # balance, + 0.06 kWh per degree-day²; the best straight line meets the base below 16 °C
+    temps = climate(365)
+    kwh = {
+        day: 8.0 + 1.0 * max(0.0, 16.0 - t) + 0.06 * max(0.0, 16.0 - t) ** 2
+        for day, t in temps.items()
+    }
+    t, y = np.array(list(temps.values())), np.array(list(kwh.values()))
+    straight = select(Sums.of(t, y), 1.0, 3.0)[0]
+    assert straight is not None
+    assert straight.balances[0] is not None
+    assert straight.balances[0] < 15.0
+    s = fitted(kwh, temps, normal=NormalYear((6.0,) * 365))
+    assert s.kind is ModelKind.HEATING
+    assert s.heating_balance == 16.0
+    assert s.base_kwh == pytest.approx(8.0, abs=1e-6)
+    assert s.heating_slope == pytest.approx(1.0, abs=1e-6)
+    assert s.heating_bend == pytest.approx(0.06, abs=1e-8)
+    assert s.expected_kwh(6.0) == pytest.approx(8.0 + 10.0 + 6.0)
+    heating = sum(v - 8.0 for v in kwh.values())
+    assert s.heating_share == pytest.approx(heating / sum(kwh.values()))
+    assert s.normal_year_kwh == pytest.approx(365 * (8.0 + 10.0 + 6.0))
+    assert s.as_dict()["heating_bend"] == pytest.approx(0.06)
 
 
 def test_exact_cooling_line_is_recovered() -> None:
@@ -304,6 +332,9 @@ def test_normal_year_degree_days() -> None:
     assert spread.degree_days(16.0, heating=True)[0] == pytest.approx(3 / math.sqrt(2 * math.pi))
     far = NormalYear((0.0,) * 365, spread=3.0)  # 16 °C above: the spread hardly matters
     assert far.degree_days(16.0, heating=True)[0] == pytest.approx(16.0, abs=1e-6)
+    assert flat.squared_heating(16.0) == pytest.approx(np.full(365, 100.0))
+    assert spread.squared_heating(16.0)[0] == pytest.approx(4.5)  # E[max(0, 3 Z)²] = 9 / 2
+    assert far.squared_heating(16.0)[0] == pytest.approx(16.0**2 + 9.0, abs=1e-6)
     curve = NormalYear.seasonal(mean=12.0, amplitude=7.5, coldest_day=15, spread=0.0)
     assert curve.temperatures[14] == pytest.approx(4.5)
     assert sum(curve.temperatures) / 365 == pytest.approx(12.0)
