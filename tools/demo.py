@@ -1,5 +1,7 @@
 """The demo behind `scripts/develop`: the Conso API emulator and a real Home Assistant on
-127.0.0.1, onboarded, with two Linky meters and the Energy dashboard configured.
+127.0.0.1, onboarded, with two Linky meters, the Energy dashboard configured, the outdoor
+temperatures the emulator's households live in imported for both meters (so each gets its
+energy signature) and an "Energy signature" dashboard.
 
 `python -m tools.demo [--port 8123] [--emulator-port 8099]` prints the address and the
 credentials, then serves until Ctrl-C (or SIGTERM) and stops both processes. Home Assistant
@@ -13,6 +15,7 @@ import asyncio
 from collections.abc import AsyncIterator
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 import signal
 import tempfile
@@ -20,6 +23,8 @@ import time
 from typing import Any
 
 from conso_emulator import HOME_PDL, PV_PDL
+from conso_emulator.api import history_deadline
+from conso_emulator.truth import PARIS, outdoor_temperature
 
 from .ha_driver import (
     DEMO_USER,
@@ -35,6 +40,25 @@ CONTRACT = {"option": "base", "kva": "6"}
 regulated prices. Base, so that days stored as daily totals get a cost too."""
 BUYBACK_EUR_PER_KWH = 0.04
 """The PV meter's surplus buy-back price (options menu "Production buy-back price")."""
+TEMPERATURE_FILE = "demo_outdoor_temperatures.csv"
+"""The daily temperature file the demo writes in the configuration folder and imports with
+the action `linky.import_temperatures` (its path relative to that folder)."""
+SIGNATURE_DASHBOARD = "linky-signature"
+"""The URL path of the demo's "Energy signature" dashboard."""
+SIGNATURE_GRADES = ("good", "fair", "poor")
+"""The signature quality sensor's states once a signature is fitted."""
+SIGNATURE_SENSORS = {
+    "signature_quality": "Energy signature quality",
+    "heating_share": "Heating share",
+    "balance_temperature": "Heating balance temperature",
+    "heating_slope": "Heating slope",
+    "base_consumption": "Consumption without heating",
+    "normal_year_consumption": "Normal-year consumption",
+}
+"""The keys of a meter's energy signature sensors (their unique id is `<pdl>_<key>`) and
+their names without the device's."""
+GRAPH_DAYS = 60
+"""The days the dashboard's graph shows: about two months, each day readable."""
 
 
 def _statistic(pdl: str, series: str) -> str:
@@ -123,6 +147,138 @@ async def _set_tariffs(client: HomeAssistantClient, entry_ids: list[str]) -> Non
         await client.wait_for_statistic(derived_id, energy_id)
 
 
+def temperature_csv(first: date, last: date) -> str:
+    """A daily temperature file as `linky.import_temperatures` reads it (`date,temperature`),
+    from `first` to `last` included: the emulator's outdoor temperature, the one its
+    households heat by (`conso_emulator.truth.outdoor_temperature`), rounded to 0.1 °C as a
+    weather service publishes it."""
+    rows = ["date,temperature"]
+    rows += [
+        f"{day.isoformat()},{outdoor_temperature(day):.1f}"
+        for day in (first + timedelta(days=n) for n in range((last - first).days + 1))
+    ]
+    return "\n".join(rows) + "\n"
+
+
+async def _signature_entities(client: HomeAssistantClient, pdl: str) -> list[str]:
+    """The entity ids of the meter's energy signature sensors, in `SIGNATURE_SENSORS` order."""
+    registry = await client.ws_call("config/entity_registry/list")
+    ids = {entity["unique_id"]: entity["entity_id"] for entity in registry}
+    missing = [key for key in SIGNATURE_SENSORS if f"{pdl}_{key}" not in ids]
+    if missing:
+        raise HomeAssistantError(f"meter {pdl} has no signature sensor {missing}")
+    return [ids[f"{pdl}_{key}"] for key in SIGNATURE_SENSORS]
+
+
+async def _wait_for_signature(
+    client: HomeAssistantClient, pdl: str, seconds: float = 180.0
+) -> None:
+    """Wait until the meter's signature quality sensor has a grade, then until its expected
+    consumption has a row on the newest day of its consumption (the statistics are written
+    after the fit, oldest first)."""
+    quality = (await _signature_entities(client, pdl))[0]
+    consumption, expected = _statistic(pdl, "consumption"), _statistic(pdl, "expected_consumption")
+    state: dict[str, Any] = {}
+    try:
+        async with asyncio.timeout(seconds):
+            while state.get("state") not in SIGNATURE_GRADES:
+                with contextlib.suppress(HomeAssistantError):
+                    state = await client.request("GET", f"/api/states/{quality}")
+                await asyncio.sleep(0.5)
+            while True:
+                end = datetime.now(UTC)
+                rows = await client.statistics(
+                    [consumption, expected], end - timedelta(days=40), end, period="day"
+                )
+                newest = {key: max(row["start"] for row in found) for key, found in rows.items()}
+                if consumption in newest and newest.get(expected) == newest[consumption]:
+                    return
+                await asyncio.sleep(0.5)
+    except TimeoutError:
+        raise TimeoutError(
+            f"meter {pdl}: no energy signature in {seconds} s (quality {state.get('state')})"
+        ) from None
+
+
+async def _import_temperatures(
+    emulator: EmulatorProcess, client: HomeAssistantClient, config_dir: Path, pdls: list[str]
+) -> None:
+    """Write the daily outdoor temperatures of the whole history the emulator serves into
+    the configuration folder, import them for each meter with the action
+    `linky.import_temperatures` (REST API), and wait for each meter's energy signature."""
+    today = (await emulator.now()).astimezone(PARIS).date()
+    text = temperature_csv(history_deadline(today, curve=False), today - timedelta(days=1))
+    await asyncio.to_thread((config_dir / TEMPERATURE_FILE).write_text, text)
+    for entry in await client.entries():
+        answer = await client.request(
+            "POST",
+            "/api/services/linky/import_temperatures?return_response",
+            json={"config_entry_id": entry["entry_id"], "path": TEMPERATURE_FILE},
+        )
+        if not answer["service_response"]["days_stored"]:
+            raise HomeAssistantError(f"no temperature stored for {entry['title']}: {answer}")
+    for pdl in pdls:
+        await _wait_for_signature(client, pdl)
+
+
+def signature_dashboard(pdl: str, sensors: list[str]) -> dict[str, Any]:
+    """The "Energy signature" dashboard of one meter: its daily consumption against the
+    signature's expectation at each day's temperature over `GRAPH_DAYS` days, and its
+    signature sensors."""
+    graph = {
+        "type": "statistics-graph",
+        "title": f"Linky {pdl}: daily consumption",
+        "entities": [
+            {"entity": _statistic(pdl, "consumption"), "name": "Actual"},
+            {
+                "entity": _statistic(pdl, "expected_consumption"),
+                "name": "Expected at the day's temperature",
+            },
+        ],
+        "days_to_show": GRAPH_DAYS,
+        "period": "day",
+        "stat_types": ["change"],
+        "chart_type": "line",
+        "grid_options": {"columns": "full", "rows": 7},
+    }
+    entities = {
+        "type": "entities",
+        "title": "Energy signature",
+        "entities": [
+            {"entity": entity_id, "name": name}
+            for entity_id, name in zip(sensors, SIGNATURE_SENSORS.values(), strict=True)
+        ],
+    }
+    return {
+        "title": "Energy signature",
+        "views": [
+            {
+                "title": "Energy signature",
+                "path": "signature",
+                "type": "sections",
+                "max_columns": 3,
+                "sections": [
+                    {"type": "grid", "column_span": 2, "cards": [graph]},
+                    {"type": "grid", "cards": [entities]},
+                ],
+            }
+        ],
+    }
+
+
+async def _add_signature_dashboard(client: HomeAssistantClient, pdl: str) -> None:
+    """The dashboard `SIGNATURE_DASHBOARD` (`signature_dashboard`), in the sidebar."""
+    await client.ws_call(
+        "lovelace/dashboards/create",
+        url_path=SIGNATURE_DASHBOARD,
+        title="Energy signature",
+        icon="mdi:home-thermometer",
+        show_in_sidebar=True,
+    )
+    config = signature_dashboard(pdl, await _signature_entities(client, pdl))
+    await client.ws_call("lovelace/config/save", url_path=SIGNATURE_DASHBOARD, config=config)
+
+
 async def _check_web_ui(client: HomeAssistantClient) -> None:
     """The web UI stays on "Loading..." when Home Assistant cannot list its services."""
     try:
@@ -153,6 +309,8 @@ async def run_demo(
         await _wait_for_imports(client, entry_ids)
         await _set_tariffs(client, entry_ids)
         await client.ws_call("energy/save_prefs", **energy_preferences())
+        await _import_temperatures(emulator, client, config_dir, [HOME_PDL, PV_PDL])
+        await _add_signature_dashboard(client, HOME_PDL)
         await _check_web_ui(client)
         yield Demo(emulator, ha, client, entry_ids)
 
@@ -177,6 +335,7 @@ async def main(args: argparse.Namespace) -> None:
                 f"  Home Assistant: {demo.ha.url}  (user {DEMO_USER.username}, "
                 f"password {DEMO_USER.password})\n"
                 f"  Energy dashboard: {demo.ha.url}/energy\n"
+                f"  Energy signature: {demo.ha.url}/{SIGNATURE_DASHBOARD}\n"
                 f"  Conso API emulator: {demo.emulator.base_url}\n"
                 f"  Logs: {demo.ha.config_dir}/home-assistant.log\n"
                 "Press Ctrl-C to stop.",

@@ -4,7 +4,9 @@
 (`demo.run_demo`) on free ports, logs a Chromium already listening for the DevTools protocol on
 127.0.0.1:<cdp-port> into Home Assistant (the demo user's tokens put in `localStorage`, as the
 frontend's login does), and captures the Energy dashboard (last month: both meters'
-consumption, the PV meter's surplus, costs and revenue) and the PV meter's device page.
+consumption, the PV meter's surplus, costs and revenue), the PV meter's device page and the
+demo's "Energy signature" dashboard (the household meter's daily consumption against the
+signature's expectation over the last two months, and its signature sensors).
 """
 
 from __future__ import annotations
@@ -27,13 +29,16 @@ import aiohttp
 
 from conso_emulator import PV_PDL
 
-from .demo import Demo, run_demo
+from .demo import SIGNATURE_DASHBOARD, Demo, run_demo
 from .ha_driver import DEMO_USER, LOOPBACK, REPO, HomeAssistantClient, free_port
 
 WIDTH = 1440
 ENERGY_HEIGHT = 1000
-DEVICE_HEIGHT = 1200
-"""Tall enough for the device page's sensors and diagnostic sensors."""
+DEVICE_HEIGHT = 1560
+"""Tall enough for the device page's sensors (the energy signature's among them) and
+diagnostic sensors."""
+SIGNATURE_WIDTH, SIGNATURE_HEIGHT = 1600, 560
+"""Wide enough for the sensors' full names beside a two-month graph."""
 RENDER_SECONDS = 6.0
 
 
@@ -70,11 +75,11 @@ class Page:
         await self.send("Page.navigate", url=url)
         await asyncio.sleep(settle)
 
-    async def set_viewport(self, height: int) -> None:
-        """A desktop viewport `WIDTH` x `height`."""
+    async def set_viewport(self, height: int, width: int = WIDTH) -> None:
+        """A desktop viewport `width` x `height`."""
         await self.send(
             "Emulation.setDeviceMetricsOverride",
-            width=WIDTH,
+            width=width,
             height=height,
             deviceScaleFactor=1,
             mobile=False,
@@ -170,6 +175,9 @@ async def capture(cdp_port: int, out: Path) -> None:
                 await page.set_viewport(DEVICE_HEIGHT)
                 await page.goto(f"{demo.ha.url}/config/devices/device/{await pv_device_id(demo)}")
                 await page.screenshot(out / "device-page.png")
+                await page.set_viewport(SIGNATURE_HEIGHT, SIGNATURE_WIDTH)
+                await page.goto(f"{demo.ha.url}/{SIGNATURE_DASHBOARD}/signature")
+                await page.screenshot(out / "energy-signature.png")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
