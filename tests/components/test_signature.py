@@ -17,6 +17,8 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from conso_emulator import HOME_PDL, Emulator
 from conso_emulator.truth import outdoor_temperature
+from custom_components.linky.analytics.anomalies import Finding, WeatherModel
+from custom_components.linky.analytics.insights import find as insights_find
 from custom_components.linky.const import (
     CONF_DAILY_HISTORY_MONTHS,
     CONF_INSIGHTS,
@@ -25,6 +27,7 @@ from custom_components.linky.const import (
 )
 from custom_components.linky.energy.hourly import day_hours
 from custom_components.linky.localtime import local_date
+from custom_components.linky.runtime import insights as runtime_insights
 from custom_components.linky.runtime.insight_sources import async_import_temperatures
 from custom_components.linky.services import SERVICE_GET_ENERGY_SIGNATURE
 
@@ -45,9 +48,20 @@ OUTDOOR = "sensor.outdoor_temperature"
 @pytest.mark.freeze_time(NOW)
 @pytest.mark.parametrize("source", ["file", "sensor"])
 async def test_signature_of_a_heated_household(
-    hass: HomeAssistant, emulator: Emulator, emulator_url: str, source: str
+    hass: HomeAssistant,
+    emulator: Emulator,
+    emulator_url: str,
+    source: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The same truth, the temperatures imported from a file or recorded by a sensor."""
+    models: list[WeatherModel | None] = []
+
+    def find(*args: Any) -> list[Finding]:
+        models.append(args[-1])
+        return insights_find(*args)
+
+    monkeypatch.setattr(runtime_insights, "find", find)
     options: dict[str, Any] = {CONF_DAILY_HISTORY_MONTHS: 5, CONF_INSIGHTS: {}}
     first, last = date(2026, 6, 1), date(2026, 11, 22)
     if source == "sensor":
@@ -75,6 +89,18 @@ async def test_signature_of_a_heated_household(
     signature = answer["signature"]
     assert isinstance(signature, dict)
     assert signature["kind"] == "heating"
+
+    def expected_kwh_at(temperature: float) -> float:
+        cold = max(0.0, signature["heating_balance"] - temperature)
+        return (
+            signature["base_kwh"]
+            + signature["heating_slope"] * cold
+            + (signature["heating_bend"] or 0.0) * cold * cold
+        )
+
+    def expected_kwh(day: date) -> float:
+        return expected_kwh_at(outdoor_temperature(day))
+
     assert signature["provisional"] is True  # fewer than 365 days
     assert abs(signature["heating_balance"] - 16.5) <= 1.5
     assert signature["heating_slope"] == pytest.approx(TRUE_SLOPE, rel=0.25)
@@ -98,9 +124,7 @@ async def test_signature_of_a_heated_household(
     assert all(len(day_rows) == len(day_hours(day)) for day, day_rows in by_day.items())
     assert {len(day_rows) for day_rows in by_day.values()} == {24, 25}  # the October day: 25
     first_used = date.fromisoformat(used[0]["day"])
-    expected = signature["base_kwh"] + signature["heating_slope"] * max(
-        0.0, signature["heating_balance"] - outdoor_temperature(first_used)
-    )
+    expected = expected_kwh(first_used)
     assert sum(r["state"] for r in by_day[first_used]) == pytest.approx(expected, abs=0.05)
     night, evening = (by_day[first_used][n]["state"] for n in (2, 18))  # UTC 02:00, 18:00
     assert evening > night  # the household's shape, not a flat day
@@ -111,16 +135,19 @@ async def test_signature_of_a_heated_household(
 
     # the weekly report's weather part is the signature's: expected kWh of the week's days
     # less those of the week before
-    def expected_kwh(day: date) -> float:
-        cold = max(0.0, signature["heating_balance"] - outdoor_temperature(day))
-        return signature["base_kwh"] + signature["heating_slope"] * cold
-
     week = [date(2026, 11, 16) + timedelta(days=n) for n in range(7)]
     weather = sum(map(expected_kwh, week)) - sum(
         expected_kwh(day - timedelta(days=7)) for day in week
     )
     report = next(data for kind, data in fired if kind == "weekly_report")
     assert report["vs_previous"]["weather_kwh"] == pytest.approx(weather, abs=0.05)
+
+    # the unusual days are checked against the signature (the insights run after it)
+    assert models
+    model = models[-1]
+    assert model is not None
+    assert model.base == pytest.approx(signature["base_kwh"], abs=1e-3)
+    assert model.expected(2.0) == pytest.approx(expected_kwh_at(2.0), abs=1e-3)
 
     assert sensor_state(hass, HOME_PDL, "signature_quality") in {"good", "fair", "poor"}
     assert float(sensor_state(hass, HOME_PDL, "balance_temperature")) == pytest.approx(

@@ -14,8 +14,10 @@ days) are passed in `excluded`.
   adjusted) above 3.5. Silent until 28 nights exist.
 - Base load drift: a one-sided CUSUM of the last 28 nights' z-scores against the 28 nights
   before them; it fires when the sum crosses its limit.
-- Unusual day: the day's kWh against what is expected for that weekday type and temperature;
-  z above 3.5 and at least 2 kWh more. Silent until 28 days exist.
+- Unusual day: the day's kWh against what is expected for that weekday type and temperature
+  (the meter's energy signature when it has one, `WeatherModel`; else a heating line learned
+  on the year before the day); z above 3.5 and at least 2 kWh more. Silent until 28 days
+  exist.
 - Thresholds: kWh of a day, EUR of an ISO week, a day's max power above a share of the
   subscribed power.
 """
@@ -23,17 +25,19 @@ days) are passed in `excluded`.
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from functools import lru_cache
 import statistics
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 from ..energy.hourly import day_hours
 from ..localtime import PARIS
+from .degree_days import ModelKind
 from .robust import Spread, WeatherLine, percentile
+from .signature import Signature
 
 NIGHT_HOURS: Final = frozenset({1, 2, 3, 4})
 NIGHT_PERCENTILE: Final = 0.10
@@ -127,6 +131,47 @@ class Finding:
         )
 
 
+class Line(Protocol):
+    """What a series takes at an outdoor temperature (`WeatherLine`, `WeatherModel`)."""
+
+    @property
+    def slope(self) -> float:
+        """0: the series does not follow the weather."""
+        ...
+
+    def expected(self, temperature: float | None) -> float: ...
+
+    def heating(self, temperature: float | None) -> float: ...
+
+
+@dataclass(frozen=True, slots=True)
+class WeatherModel:
+    """A day's expected kWh given from outside: the meter's energy signature (`expected`: its
+    kWh at a daily mean temperature, `base`: its kWh without heating nor cooling, for a day
+    without a temperature; `weather`: whether it has heating or cooling at all)."""
+
+    model: Callable[[float], float]
+    base: float
+    weather: bool
+
+    @classmethod
+    def of(cls, signature: Signature) -> WeatherModel:
+        """The expectation of an energy signature."""
+        weather = signature.kind is not ModelKind.INTERCEPT
+        return cls(signature.expected_kwh, signature.base_kwh, weather)
+
+    @property
+    def slope(self) -> float:
+        return 1.0 if self.weather else 0.0
+
+    def expected(self, temperature: float | None) -> float:
+        return self.base if temperature is None else self.model(temperature)
+
+    def heating(self, temperature: float | None) -> float:
+        """The part of `expected` the weather takes (heating or cooling)."""
+        return max(0.0, self.expected(temperature) - self.base)
+
+
 # --- night base load ------------------------------------------------------------------------
 
 
@@ -157,7 +202,7 @@ class _Baseline:
 
     series: Mapping[date, float]
     temps: Mapping[date, float]
-    line: WeatherLine
+    line: Line
     level: float
     base_scale: float
     heating_share: float = 0.0
@@ -194,7 +239,7 @@ class _Baseline:
         cls,
         series: Mapping[date, float],
         temps: Mapping[date, float],
-        line: WeatherLine,
+        line: Line,
         days: Sequence[date],
         floor: float,
     ) -> _Baseline:
@@ -360,9 +405,12 @@ def check_day(
     day: date,
     temperatures: Mapping[date, float] | None = None,
     excluded: frozenset[date] = frozenset(),
+    model: WeatherModel | None = None,
 ) -> Finding | None:
     """An unusual-day finding when `day` took far more than expected for its weekday type
-    and its temperature (z above 3.5 and at least 2 kWh more)."""
+    and its temperature (z above 3.5 and at least 2 kWh more). The weather part of the
+    expectation is `model` (the energy signature) when given with temperatures, else a
+    heating line learned on the year before `day`."""
     if day not in days_kwh or day in excluded:
         return None
     span = WEATHER_DAYS if temperatures is not None else max(DAY_HISTORY, 2 * WINDOW)
@@ -374,7 +422,11 @@ def check_day(
     if recent < WINDOW or len(history) < MIN_SAME_TYPE_DAYS:
         return None
     temps: Mapping[date, float] = {} if temperatures is None else temperatures
-    line = _weather_line(days_kwh, year, temperatures)
+    line: Line
+    if model is not None and temperatures is not None:
+        line = model
+    else:
+        line = _weather_line(days_kwh, year, temperatures)
     baseline = _Baseline.of_days(days_kwh, temps, line, history, MIN_SCALE_KWH)
     expected = baseline.expected(day)
     z = baseline.z(day)

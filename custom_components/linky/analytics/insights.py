@@ -5,8 +5,9 @@ Assistant import.
 days stored hour by hour, the daily max power) and what the user told (the outdoor
 temperature, the days to leave out: holidays, load shedding). From it:
 
-- `find(history, limits, today)`: the findings of the recent days (the days of the last week
-  that are stored): base load step and drift, unusual day, daily limits. The detectors are
+- `find(history, limits, today, model)`: the findings of the recent days (the days of the
+  last week that are stored): base load step and drift, unusual day (against the energy
+  signature `model` when the meter has one), daily limits. The detectors are
   stateless (`anomalies.py`): the same history gives the same findings, so the caller tells
   each finding once by its key, and a restart neither repeats nor loses one.
 - `baseload_figures(history, today)`: the latest night's base load and the median of the
@@ -29,7 +30,15 @@ from typing import Final
 from ..conso.models import MaxPower
 from ..energy.hourly import local_day_bounds
 from ..localtime import local_date
-from .anomalies import WINDOW, Finding, check_baseload, check_day, check_thresholds, night_baseloads
+from .anomalies import (
+    WINDOW,
+    Finding,
+    WeatherModel,
+    check_baseload,
+    check_day,
+    check_thresholds,
+    night_baseloads,
+)
 from .robust import WeatherLine
 from .weekly import IsoWeek, MeterWeek, Rows, build_meter_week
 
@@ -77,14 +86,19 @@ def days_to_check(history: MeterHistory, today: date) -> list[date]:
     return sorted(day for day in history.days_kwh if first <= day < today)
 
 
-def find(history: MeterHistory, limits: Limits, today: date) -> list[Finding]:
-    """The findings of the recent days (see the module docstring)."""
+def find(
+    history: MeterHistory, limits: Limits, today: date, model: WeatherModel | None = None
+) -> list[Finding]:
+    """The findings of the recent days (see the module docstring); `model`: the meter's
+    energy signature, the unusual days' weather model when it has one."""
     nights = history.nights
     findings: list[Finding] = []
     for day in days_to_check(history, today):
         findings += check_baseload(nights, day, history.temperatures, history.excluded)
         if (
-            unusual := check_day(history.days_kwh, day, history.temperatures, history.excluded)
+            unusual := check_day(
+                history.days_kwh, day, history.temperatures, history.excluded, model
+            )
         ) is not None:
             findings.append(unusual)
         power = history.max_power.get(day)
@@ -166,14 +180,12 @@ class WeekInputs:
     temperatures: Mapping[date, float]
 
     @classmethod
-    def of(
-        cls, history: MeterHistory, signature: Callable[[float], float] | None = None
-    ) -> WeekInputs:
+    def of(cls, history: MeterHistory, signature: WeatherModel | None = None) -> WeekInputs:
         """From the history. The weather model is the meter's energy signature when it has
-        one (`signature`: its expected kWh at a temperature), else the weather line the
-        detectors use (balance temperature learned) on the history's usable days."""
+        one, else the weather line the detectors use (balance temperature learned) on the
+        history's usable days."""
         temps = history.temperatures or {}
-        model = signature if temps else None
+        model = signature.model if signature is not None and temps else None
         if model is None and temps:
             days = sorted(d for d in history.days_kwh if d not in history.excluded)
             if days:

@@ -22,7 +22,7 @@ from homeassistant.const import PERCENTAGE, UnitOfEnergy, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, callback
 from homeassistant.util import dt as dt_util
 
-from ..analytics.anomalies import Finding, check_thresholds
+from ..analytics.anomalies import Finding, WeatherModel, check_thresholds
 from ..analytics.insights import (
     HISTORY_DAYS,
     BaseloadFigures,
@@ -123,10 +123,10 @@ SENSORS: Final = (
 
 
 def _analyse(
-    history: MeterHistory, limits: Limits, today: date
+    history: MeterHistory, limits: Limits, today: date, model: WeatherModel | None
 ) -> tuple[BaseloadFigures | None, list[Finding]]:
     """The base load figures and the findings of the recent days (in the executor)."""
-    return baseload_figures(history, today), find(history, limits, today)
+    return baseload_figures(history, today), find(history, limits, today, model)
 
 
 class InsightsPart(DerivedPart):
@@ -248,7 +248,7 @@ class InsightsPart(DerivedPart):
         )
         # the detectors learn a year of nights and days: not on the event loop
         self.baseload, found = await self.hass.async_add_executor_job(
-            _analyse, history, limits, today
+            _analyse, history, limits, today, self._signature()
         )
         hourly = options.meter.hourly_history_months > 0
         ready = history.hourly_days if hourly else None
@@ -328,11 +328,11 @@ class InsightsPart(DerivedPart):
             meter_week = build(week, rows, present, previous=previous, year_before=old)
         return meter_week
 
-    def _signature(self) -> Callable[[float], float] | None:
-        """The meter's energy signature's expected kWh at a temperature, if it has one."""
+    def _signature(self) -> WeatherModel | None:
+        """The expectation of the meter's energy signature, if it has one."""
         for part in self.context.upstream:
             if isinstance(part, SignaturePart) and isinstance(part.signature, Signature):
-                return part.signature.expected_kwh
+                return WeatherModel.of(part.signature)
         return None
 
     def _told_or_new(self, found: list[Finding]) -> list[Finding]:

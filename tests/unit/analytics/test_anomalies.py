@@ -14,6 +14,7 @@ from custom_components.linky.analytics.anomalies import (
     Finding,
     FindingKind,
     Limit,
+    WeatherModel,
     check_baseload,
     check_day,
     check_thresholds,
@@ -21,6 +22,7 @@ from custom_components.linky.analytics.anomalies import (
     night_baseloads,
 )
 from custom_components.linky.analytics.robust import Spread, WeatherLine, percentile
+from custom_components.linky.analytics.signature import Signature, fit_signature
 from custom_components.linky.energy.hourly import day_hours
 from custom_components.linky.localtime import PARIS
 
@@ -313,6 +315,48 @@ def test_a_cold_day_is_expected_when_the_temperature_is_known() -> None:
     found = check_day(kwh, day, temps)
     assert found is not None
     assert found.expected == pytest.approx(82.0, rel=0.05)
+
+
+def test_a_hot_day_is_expected_with_the_signature_s_cooling() -> None:
+    # air conditioning: +2 kWh per degree above 24 °C. The detector's own weather line only
+    # knows heating; the energy signature (here its cooling line) expects the heat wave
+    temps = {
+        day: 13.0 - 9.0 * math.cos(2 * math.pi * n / 365) + wiggle(n, 3.0)
+        for n, day in enumerate(days(400, date(2024, 1, 1)))
+    }
+    kwh = {
+        day: 8.0 + 2.0 * max(0.0, t - 24.0) + wiggle(n, 0.4)
+        for n, (day, t) in enumerate(temps.items())
+    }
+    day = max(kwh)
+    temps[day], kwh[day] = 34.0, 8.0 + 20.0
+    cooling = WeatherModel(lambda t: 8.0 + 2.0 * max(0.0, t - 24.0), base=8.0, weather=True)
+    assert check_day(kwh, day, temps) is not None  # a heating line: the heat looks unusual
+    assert check_day(kwh, day, temps, model=cooling) is None
+    kwh[day] = 1.6 * 28.0  # a really unusual hot day is still seen, against the model
+    found = check_day(kwh, day, temps, model=cooling)
+    assert found is not None
+    assert found.expected == pytest.approx(28.0, abs=1.0)
+    # without temperatures the model has nothing to say: the days' own level is used
+    assert check_day(kwh, day, None, model=cooling) == check_day(kwh, day)
+
+
+def test_the_model_of_a_signature() -> None:
+    temps = {day: 11.0 - 8.0 * math.cos(2 * math.pi * n / 365) for n, day in enumerate(days(365))}
+    kwh = {
+        day: 8.0 + 1.5 * max(0.0, 16.0 - t) + wiggle(n, 0.3)
+        for n, (day, t) in enumerate(temps.items())
+    }
+    signature = fit_signature(kwh, temps)
+    assert isinstance(signature, Signature)
+    model = WeatherModel.of(signature)
+    assert model.weather
+    assert model.expected(None) == signature.base_kwh
+    assert model.expected(2.0) == pytest.approx(signature.expected_kwh(2.0))
+    assert model.heating(2.0) == pytest.approx(signature.expected_kwh(2.0) - signature.base_kwh)
+    flat = fit_signature({d: 8.0 + wiggle(n, 0.3) for n, d in enumerate(temps)}, temps)
+    assert isinstance(flat, Signature)
+    assert not WeatherModel.of(flat).weather
 
 
 def test_excluded_days_are_left_out_of_the_baseline() -> None:

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from custom_components.linky.analytics.anomalies import FindingKind, Limit
+from custom_components.linky.analytics.anomalies import FindingKind, Limit, WeatherModel
 from custom_components.linky.analytics.insights import (
     LOOKBACK_DAYS,
     Limits,
@@ -142,9 +142,10 @@ def test_week_inputs_expect_more_on_cold_days() -> None:
     assert inputs.expected_kwh(TODAY) is None, "no temperature that day"
     assert WeekInputs.of(MeterHistory(days_kwh, {})).model is None
     # the meter's energy signature, when there is one, is the model
-    signed = WeekInputs.of(MeterHistory(days_kwh, {}, temperatures=temps), lambda t: 2 * t)
+    signature = WeatherModel(lambda t: 2 * t, base=1.0, weather=True)
+    signed = WeekInputs.of(MeterHistory(days_kwh, {}, temperatures=temps), signature)
     assert signed.expected_kwh(TODAY - timedelta(days=1)) == 2 * temps[TODAY - timedelta(days=1)]
-    assert WeekInputs.of(MeterHistory(days_kwh, {}), lambda t: 2 * t).model is None
+    assert WeekInputs.of(MeterHistory(days_kwh, {}), signature).model is None
 
 
 def test_daily_means_need_three_quarters_of_the_local_day() -> None:
