@@ -149,12 +149,27 @@ class Simulated:
         )
 
 
-def simulate(house: House, rng: np.random.Generator, first: date, years: int) -> Simulated:
-    """`years` x 365 days of `house` from `first`, new weather and noise."""
+def simulate(
+    house: House,
+    rng: np.random.Generator,
+    first: date,
+    years: int,
+    *,
+    change_from: int | None = None,
+    heating_cut: float = 0.0,
+    colder_by: float = 0.0,
+) -> Simulated:
+    """`years` x 365 days of `house` from `first`, new weather and noise. From day
+    `change_from` on (if given), the heating takes `heating_cut` less (works) and the
+    weather is `colder_by` °C colder; the random draws are the same as without them."""
     days = [first + timedelta(days=n) for n in range(365 * years)]
     temperature = weather(rng, days)
     noise = np.maximum(1 + NOISE * rng.normal(size=len(days)), 0.3)
+    if change_from is not None:
+        temperature[change_from:] -= colder_by
     heating = house.heating(temperature) * noise
+    if change_from is not None:
+        heating[change_from:] *= 1 - heating_cut
     kwh = house.base * noise + heating
     excluded, missing, unusual = set(), set(), set()
     for year in range(years):

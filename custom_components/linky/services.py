@@ -7,6 +7,9 @@
   read.
 - `linky.get_energy_signature`: a meter's energy signature (the fit and its figures) and its
   points (day, temperature, kWh, used or left out), for cards and scripts.
+- `linky.get_works_savings`: the energy works avoided, weather corrected, with its 90 %
+  interval (`runtime/works.py`); also saved as a Markdown report and shown in a persistent
+  notification.
 
 Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
 folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
@@ -29,9 +32,14 @@ from .const import DOMAIN
 from .runtime import LinkyConfigEntry
 from .runtime.insight_sources import async_import_temperatures
 from .runtime.signature import SignaturePart
+from .runtime.works import async_works_savings
 
 SERVICE_IMPORT_TEMPERATURES: Final = "import_temperatures"
 SERVICE_GET_ENERGY_SIGNATURE: Final = "get_energy_signature"
+SERVICE_GET_WORKS_SAVINGS: Final = "get_works_savings"
+ATTR_WORKS_START: Final = "works_start"
+ATTR_WORKS_END: Final = "works_end"
+ATTR_REPORTING_END: Final = "reporting_end"
 ATTR_CONFIG_ENTRY_ID: Final = "config_entry_id"
 ATTR_PATH: Final = "path"
 ATTR_STATION: Final = "station"
@@ -39,6 +47,14 @@ MAX_FILE_BYTES: Final = 200 * 1024 * 1024
 """A département's daily file since 1950 is about 150 MB uncompressed."""
 
 ENTRY_SCHEMA: Final = vol.Schema({vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string})
+WORKS_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_WORKS_START): cv.date,
+        vol.Required(ATTR_WORKS_END): cv.date,
+        vol.Optional(ATTR_REPORTING_END): cv.date,
+    }
+)
 IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
     {
         vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
@@ -70,10 +86,26 @@ def async_setup_services(hass: HomeAssistant) -> None:
         }
 
     async def get_energy_signature(call: ServiceCall) -> ServiceResponse:
-        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
-        part = next(p for p in entry.runtime_data.derived if isinstance(p, SignaturePart))
-        await part.async_wait_idle()
+        part = await _signature_part(hass, call)
         return part.response()
+
+    async def get_works_savings(call: ServiceCall) -> ServiceResponse:
+        part = await _signature_part(hass, call)
+        return await async_works_savings(
+            hass,
+            part,
+            call.data[ATTR_WORKS_START],
+            call.data[ATTR_WORKS_END],
+            call.data.get(ATTR_REPORTING_END),
+        )
+
+    hass.services.async_register(
+        DOMAIN,
+        SERVICE_GET_WORKS_SAVINGS,
+        get_works_savings,
+        schema=WORKS_SCHEMA,
+        supports_response=SupportsResponse.OPTIONAL,
+    )
 
     hass.services.async_register(
         DOMAIN,
@@ -96,6 +128,14 @@ def loaded_entry(hass: HomeAssistant, entry_id: str) -> LinkyConfigEntry:
     found, another integration's, not loaded)."""
     entry: LinkyConfigEntry = service.async_get_config_entry(hass, DOMAIN, entry_id)
     return entry
+
+
+async def _signature_part(hass: HomeAssistant, call: ServiceCall) -> SignaturePart:
+    """The energy signature part of the call's meter, once its run in progress is done."""
+    entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+    part = next(p for p in entry.runtime_data.derived if isinstance(p, SignaturePart))
+    await part.async_wait_idle()
+    return part
 
 
 def _allowed_path(hass: HomeAssistant, text: str) -> Path:

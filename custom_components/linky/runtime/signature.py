@@ -21,6 +21,7 @@ the current ones.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Final
 
@@ -226,28 +227,49 @@ class SignaturePart(DerivedSeries):
         temperatures and the days left out (nothing without a temperature source: nothing
         to fit, nothing read)."""
         today = self.today
-        first = today - timedelta(days=HISTORY_DAYS)
-        start, end = local_day_bounds(first)[0], local_day_bounds(today)[0]
-        options = self.context.options
-        temperatures = await async_day_temperatures(
-            self.hass, self.entry.entry_id, options.temperature_entity, start, end
-        )
-        if temperatures is None:
+        inputs = await self.async_daily_inputs(today - timedelta(days=HISTORY_DAYS), today)
+        if inputs is None:
             self.signature, self._points = NoSignature(NoModelReason.NO_TEMPERATURE), []
             return [], {}, frozenset()
-        wanted = {first + timedelta(days=n) for n in range(HISTORY_DAYS)}
+        self.signature, self._points = await self.hass.async_add_executor_job(
+            _fit, inputs.kwh, inputs.temperatures, inputs.excluded
+        )
+        return inputs.stored, inputs.temperatures, inputs.excluded
+
+    async def async_daily_inputs(self, first: date, end: date) -> DailyInputs | None:
+        """The meter's stored consumption days from `first` to the day before `end`, their
+        temperatures and the days to leave out (load shedding, flagged holidays); None
+        without any temperature source (and then nothing is read)."""
+        start, stop = local_day_bounds(first)[0], local_day_bounds(end)[0]
+        options = self.context.options
+        temperatures = await async_day_temperatures(
+            self.hass, self.entry.entry_id, options.temperature_entity, start, stop
+        )
+        if temperatures is None:
+            return None
+        wanted = {first + timedelta(days=n) for n in range((end - first).days)}
         stored = sorted(
             await self._async_read_days(SERIES_CONSUMPTION, wanted), key=lambda data: data.day
         )
-        kwh = {data.day: data.total_wh / 1000 for data in stored}
         excluded = frozenset(self.context.shed_days())
         holidays = None if options.insights is None else options.insights.holiday_entity
         if holidays is not None:
-            excluded |= await async_read_holidays(self.hass, holidays, start, end)
-        self.signature, self._points = await self.hass.async_add_executor_job(
-            _fit, kwh, temperatures, excluded
-        )
-        return stored, temperatures, excluded
+            excluded |= await async_read_holidays(self.hass, holidays, start, stop)
+        return DailyInputs(stored, temperatures, excluded)
+
+
+@dataclass(frozen=True, slots=True)
+class DailyInputs:
+    """What a daily fit of the meter reads: its stored days (oldest first), the days'
+    temperatures, the days to leave out."""
+
+    stored: list[DayData]
+    temperatures: dict[date, float]
+    excluded: frozenset[date]
+
+    @property
+    def kwh(self) -> dict[date, float]:
+        return {data.day: data.total_wh / 1000 for data in self.stored}
 
 
 def _fit(

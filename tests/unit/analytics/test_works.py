@@ -17,6 +17,7 @@ from custom_components.linky.analytics.works import (
     WorksSavings,
     works_savings,
 )
+from custom_components.linky.analytics.works_text import render_works
 
 START = date(2024, 1, 1)
 WORKS = (date(2025, 1, 1), date(2025, 1, 31))
@@ -131,3 +132,19 @@ def test_as_dict_is_json() -> None:
     assert data["avoided_eur"] == pytest.approx(0.25 * data["avoided_kwh"], abs=0.05)
     assert data["level"] == 0.9
     assert data["baseline"]["kind"] == "heating"
+
+
+def test_the_report_in_english_and_french() -> None:
+    temps = climate(730)
+    found = result(house(temps, slope_after=1.05), temps, *WORKS, price_eur_per_kwh=0.25)
+    english = render_works(found, "25946599093143", "en")
+    assert english.startswith("# Before/after works report: meter 25946599093143")
+    assert "Works from 2025-01-01 to 2025-01-31 (left out)." in english
+    assert f"**{found.avoided_kwh:,.0f}**" in english
+    assert "significant" in english
+    assert "It is not a CEE document" in english
+    french = render_works(found, "25946599093143", "fr-FR")
+    assert "Travaux du 01/01/2025 au 31/01/2025 (exclus)." in french
+    assert f"{100 * found.share:.1f}".replace(".", ",") + " %" in french
+    assert "pas un document CEE" in french
+    assert "0,2500 EUR/kWh" in french
