@@ -15,11 +15,9 @@ the targets of issue 11.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from multiprocessing import Pool
 import os
 from pathlib import Path
 import platform
@@ -28,14 +26,17 @@ import statistics
 import sys
 import time
 
+from benchmarks.runner import run_seeds
 from conso_emulator.households import Events, Household, generate
 from custom_components.linky.analytics.anomalies import (
     Finding,
     FindingKind,
+    WeatherModel,
     check_baseload,
     check_day,
     night_baseloads,
 )
+from custom_components.linky.analytics.signature import Signature, fit_signature
 
 START = date(2024, 10, 1)
 DAYS = 730
@@ -45,6 +46,9 @@ STEP_HORIZON = 28
 DRIFT_HORIZON = 60
 DRIFT_TARGET_DAYS = 30
 UNUSUAL_RATIOS = (1.4, 2.0)
+SIGNATURE_EVERY = 7
+"""Days between two fits of the energy signature the unusual days are checked against (the
+integration fits it after each import; weekly here keeps the run short)."""
 HIGH, DRIFT, UNUSUAL = (
     FindingKind.BASELOAD_HIGH,
     FindingKind.BASELOAD_DRIFT,
@@ -93,7 +97,8 @@ def _run(
     if inputs.temperatures is not None:
         temps = {d: t for d, t in inputs.temperatures.items() if d < first}
     found: list[Finding] = []
-    for day in days:
+    model: WeatherModel | None = None
+    for number, day in enumerate(days):
         for known, series in (
             (nights, inputs.nights),
             (days_kwh, inputs.days_kwh),
@@ -103,7 +108,11 @@ def _run(
                 known[day] = series[day]
         if baseload:
             found += check_baseload(nights, day, temps, inputs.excluded)
-        if unusual and (finding := check_day(days_kwh, day, temps, inputs.excluded)) is not None:
+        if unusual and temps is not None and number % SIGNATURE_EVERY == 0:
+            signature = fit_signature(days_kwh, temps, inputs.excluded)
+            model = WeatherModel.of(signature) if isinstance(signature, Signature) else None
+        finding = check_day(days_kwh, day, temps, inputs.excluded, model) if unusual else None
+        if finding is not None:
             found.append(finding)
     return found
 
@@ -490,7 +499,10 @@ METHOD = """
 - **As the integration runs**: every day is evaluated once, with only the nights, days and
   temperatures up to that day, by the detectors of `analytics/anomalies.py` exactly as
   `analytics/insights.py` calls them. Holidays are left out of the baselines when flagged
-  (configurations "+F").
+  (configurations "+F"). With temperatures, the unusual days are checked against the
+  energy signature (`analytics/signature.py`) fitted on the days up to then, as the
+  integration does after each import; here it is fitted every 7 days (the integration:
+  every day), and the heating line below serves until it exists (90 days).
 - **Counting**: a step or drift is detected when a base load finding (step or drift)
   comes on or after its first day, within 28 nights (step) or 30 days (drift, the target;
   60 are watched). Unusual days: a flagged injected day is a true positive, a flagged
@@ -511,8 +523,10 @@ METHOD = """
   heated nights before it is told, hence the lower figure of "heated, May-Sep" drifts.
   The overall share depends on how many seeds draw a heated home and a heating-season
   start (28 % of the steps and 37 % of the drifts here).
-- The weather line (`analytics/robust.py`) learns each home's balance temperature (13 to
-  18 °C) and heating slope from the last 365 days. The night baseline's spread has a
+- The night base load's weather line (`analytics/robust.py`) learns each home's balance
+  temperature (13 to 18 °C) and heating slope from the last 365 days; a day's expected
+  kWh is the energy signature's (heating, cooling, a heat pump's bend: the same figure as
+  the weekly report and the expected-consumption statistic). The night baseline's spread has a
   part without heating and a share of the expected heating, so that a mild night is
   judged against the mild nights' noise; a day's spread is proportional to what it is
   expected to take.
@@ -526,20 +540,9 @@ METHOD = """
 
 def main() -> int:
     """Run the seeds, print the results and write the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.insights", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=200)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("insights.md"))
-    args = parser.parse_args()
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    started = time.monotonic()
-    with Pool(args.jobs) as pool:
-        results = sorted(pool.imap_unordered(one_seed, seeds), key=lambda r: r.seed)
-    report = render(results, seeds, args.jobs, time.monotonic() - started)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
-    return 0
+    return run_seeds(
+        "benchmarks.insights", __doc__, Path(__file__).with_name("insights.md"), one_seed, render
+    )
 
 
 if __name__ == "__main__":

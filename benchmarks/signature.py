@@ -14,11 +14,9 @@ the method and the figures against the targets of issue 12.
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
-from multiprocessing import Pool
 import os
 from pathlib import Path
 import platform
@@ -27,6 +25,7 @@ import time
 
 import numpy as np
 
+from benchmarks.runner import run_seeds
 from benchmarks.signature_houses import (
     AMPLITUDE_C,
     ANOMALY_SD,
@@ -501,23 +500,16 @@ METHOD = """
 """
 
 
+def _render_seeds(per_seed: list[list[Result]], seeds: range, jobs: int, elapsed: float) -> str:
+    results = [r for rs in per_seed for r in rs]
+    by_kind = {kind: [r for r in results if r.house.kind is kind] for kind in KINDS}
+    return render(by_kind, seeds, jobs, elapsed)
+
+
 def main() -> int:
     """Run the seeds, print the results and write the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.signature", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=200)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("signature.md"))
-    args = parser.parse_args()
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    started = time.monotonic()
-    with Pool(args.jobs) as pool:
-        results = [r for rs in pool.imap(one_seed, seeds) for r in rs]
-    by_kind = {kind: [r for r in results if r.house.kind is kind] for kind in KINDS}
-    report = render(by_kind, seeds, args.jobs, time.monotonic() - started)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
-    return 0
+    out = Path(__file__).with_name("signature.md")
+    return run_seeds("benchmarks.signature", __doc__, out, one_seed, _render_seeds)
 
 
 if __name__ == "__main__":

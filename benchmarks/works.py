@@ -14,10 +14,8 @@ figures against the targets of issue 13.
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import timedelta
-from multiprocessing import Pool
 import os
 from pathlib import Path
 import platform
@@ -26,6 +24,7 @@ import time
 
 import numpy as np
 
+from benchmarks.runner import run_seeds
 from benchmarks.signature import NORMAL, START
 from benchmarks.signature_houses import HouseKind, Simulated, draw, simulate
 from custom_components.linky.analytics.works import WorksSavings, works_savings
@@ -238,22 +237,14 @@ METHOD = """## Method
 """
 
 
+def _render_seeds(per_seed: list[list[Outcome]], seeds: range, jobs: int, elapsed: float) -> str:
+    return render([o for os_ in per_seed for o in os_], seeds, jobs, elapsed)
+
+
 def main() -> int:
     """Run the seeds, print the results and write the report."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.works", description=__doc__)
-    parser.add_argument("--seeds", type=int, default=200)
-    parser.add_argument("--first-seed", type=int, default=0)
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("works.md"))
-    args = parser.parse_args()
-    seeds = range(args.first_seed, args.first_seed + args.seeds)
-    started = time.monotonic()
-    with Pool(args.jobs) as pool:
-        outcomes = [o for os_ in pool.imap(one_seed, seeds) for o in os_]
-    report = render(outcomes, seeds, args.jobs, time.monotonic() - started)
-    args.out.write_text(report, encoding="utf-8")
-    print(report)
-    return 0
+    out = Path(__file__).with_name("works.md")
+    return run_seeds("benchmarks.works", __doc__, out, one_seed, _render_seeds)
 
 
 if __name__ == "__main__":
