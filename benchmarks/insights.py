@@ -533,8 +533,9 @@ METHOD = """
 - Without a temperature source (N+F), heated homes raise many more false unusual days in
   winter (the detector cannot tell a cold day from an unusual one): the options say the
   temperature sensor is advised for heated homes.
-- Reproduce: `scripts/run python -m benchmarks.insights --seeds 200` (about 15 minutes on
-  2 cores). Not part of `scripts/test`: no unit test is tuned or timed on these figures.
+- Reproduce: `scripts/run python -m benchmarks.insights --seeds 200` (15 to 30 minutes on
+  2 cores, as busy as the machine is). Not part of `scripts/test`: no unit test is tuned
+  or timed on these figures.
 """
 
 
