@@ -10,6 +10,10 @@
 - `linky.get_works_savings`: the energy works avoided, weather corrected, with its 90 %
   interval (`runtime/works.py`); also saved as a Markdown report and shown in a persistent
   notification.
+- `linky.compare_tariffs`: the last months' consumption priced on Base, HP/HC and Tempo at
+  the regulated prices (`runtime/tariff_compare.py`).
+- `linky.simulate_load_shift`: the same with a block of kWh a day, or a recorded load, moved
+  into a window.
 
 Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
 folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
@@ -32,11 +36,23 @@ from .const import DOMAIN
 from .runtime import LinkyConfigEntry
 from .runtime.insight_sources import async_import_temperatures
 from .runtime.signature import SignaturePart
+from .runtime.tariff_compare import (
+    DEFAULT_MONTHS,
+    MAX_MONTHS,
+    async_compare_tariffs,
+    async_simulate_load_shift,
+)
 from .runtime.works import async_works_savings
 
 SERVICE_IMPORT_TEMPERATURES: Final = "import_temperatures"
 SERVICE_GET_ENERGY_SIGNATURE: Final = "get_energy_signature"
 SERVICE_GET_WORKS_SAVINGS: Final = "get_works_savings"
+SERVICE_COMPARE_TARIFFS: Final = "compare_tariffs"
+SERVICE_SIMULATE_LOAD_SHIFT: Final = "simulate_load_shift"
+ATTR_MONTHS: Final = "months"
+ATTR_KWH_PER_DAY: Final = "kwh_per_day"
+ATTR_ENTITY_ID: Final = "entity_id"
+ATTR_TARGET_WINDOW: Final = "target_window"
 ATTR_WORKS_START: Final = "works_start"
 ATTR_WORKS_END: Final = "works_end"
 ATTR_REPORTING_END: Final = "reporting_end"
@@ -53,6 +69,22 @@ WORKS_SCHEMA: Final = vol.Schema(
         vol.Required(ATTR_WORKS_START): cv.date,
         vol.Required(ATTR_WORKS_END): cv.date,
         vol.Optional(ATTR_REPORTING_END): cv.date,
+    }
+)
+_MONTHS: Final = vol.All(vol.Coerce(int), vol.Range(min=1, max=MAX_MONTHS))
+COMPARE_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_MONTHS, default=DEFAULT_MONTHS): _MONTHS,
+    }
+)
+SHIFT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_KWH_PER_DAY): vol.All(vol.Coerce(float), vol.Range(min=0, max=1000)),
+        vol.Optional(ATTR_ENTITY_ID): cv.entity_id,
+        vol.Required(ATTR_TARGET_WINDOW): cv.string,
+        vol.Optional(ATTR_MONTHS, default=DEFAULT_MONTHS): _MONTHS,
     }
 )
 IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
@@ -99,6 +131,28 @@ def async_setup_services(hass: HomeAssistant) -> None:
             call.data.get(ATTR_REPORTING_END),
         )
 
+    async def compare_tariffs(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        return await async_compare_tariffs(hass, entry, call.data[ATTR_MONTHS])
+
+    async def simulate_load_shift(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        return await async_simulate_load_shift(
+            hass,
+            entry,
+            call.data[ATTR_MONTHS],
+            call.data[ATTR_TARGET_WINDOW],
+            kwh_per_day=call.data.get(ATTR_KWH_PER_DAY),
+            entity_id=call.data.get(ATTR_ENTITY_ID),
+        )
+
+    for name, handler, schema in (
+        (SERVICE_COMPARE_TARIFFS, compare_tariffs, COMPARE_SCHEMA),
+        (SERVICE_SIMULATE_LOAD_SHIFT, simulate_load_shift, SHIFT_SCHEMA),
+    ):
+        hass.services.async_register(
+            DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.ONLY
+        )
     hass.services.async_register(
         DOMAIN,
         SERVICE_GET_WORKS_SAVINGS,
