@@ -10,15 +10,24 @@ on HP/HC, to the cent; bad calls get a translated error.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 import math
 from typing import Any
 
+from homeassistant.components.recorder.models import (
+    StatisticData,
+    StatisticMeanType,
+    StatisticMetaData,
+)
+from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 import pytest
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+)
 
 from conso_emulator import HOME_PDL, Emulator
 from custom_components.linky.analytics.tariff_compare import TariffSetup
@@ -47,6 +56,8 @@ WINDOW = OffPeakWindow(time(23), time(7))
 SUBSCRIPTION = Decimal("15.5")  # EUR/month: the table has no HP/HC figure for 6 kVA
 MONTHS = 4
 BLOCK_KWH = 2.0
+HEATER = "sensor.water_heater_energy"
+HEATER_KWH = 0.3
 
 
 async def _call(hass: HomeAssistant, service: str, **fields: Any) -> dict[str, Any]:
@@ -195,3 +206,69 @@ async def test_compare_and_shift_on_the_stored_months(
         with pytest.raises(ServiceValidationError) as err:
             await _call(hass, service, config_entry_id=entry.entry_id, **fields)
         assert err.value.translation_key == "service_config_entry_not_loaded"
+
+
+def _import_load(hass: HomeAssistant, load: dict[datetime, float]) -> None:
+    """A water heater's energy sensor statistics (kWh, cumulative), as the recorder keeps."""
+    metadata = StatisticMetaData(
+        mean_type=StatisticMeanType.NONE,
+        has_sum=True,
+        name="Water heater energy",
+        source="recorder",
+        statistic_id=HEATER,
+        unit_class="energy",
+        unit_of_measurement="kWh",
+    )
+    rows = [StatisticData(start=min(load) - timedelta(hours=1), state=0.0, sum=0.0)]
+    total = 0.0
+    for hour in sorted(load):
+        total += load[hour]
+        rows.append(StatisticData(start=hour, state=total, sum=total))
+    async_import_statistics(hass, metadata, rows)
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_without_a_tariff_and_a_recorded_load(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """No tariff, no subscribed power: Base is the reference at 6 kVA, said so. A water
+    heater's recorded 0.3 kWh at 18:00 moved into the default off-peak window saves
+    0.3 x (HP - HC) a day on HP/HC."""
+    entry = meter_entry(
+        emulator,
+        emulator_url,
+        HOME_PDL,
+        **{
+            CONF_DAILY_HISTORY_MONTHS: 2,
+            CONF_TEMPO_URL: emulator_url.removesuffix("/api") + "/tempo/api",
+        },
+    )
+    await setup_integration(hass, entry)
+    answer = await _call(hass, SERVICE_COMPARE_TARIFFS, config_entry_id=entry.entry_id)
+    assert answer["months"] == 12
+    assert answer["current_option"] == "base"
+    assert answer["current_configured"] is False
+    assert answer["kva"] == 6
+    assert answer["kva_configured"] is False
+    assert answer["options"]["base"]["difference_eur"] == 0
+
+    energy = by_hour(await statistic_rows(hass, statistic_id(HOME_PDL, "consumption")))
+    hourly = [d for d in days_from_rows(sorted(energy.items())) if len(d.hours) > 1]
+    load = {datetime.combine(d.day, time(18), PARIS).astimezone(UTC): HEATER_KWH for d in hourly}
+    _import_load(hass, load)
+    await async_wait_recording_done(hass)
+    shift = await _call(
+        hass,
+        SERVICE_SIMULATE_LOAD_SHIFT,
+        config_entry_id=entry.entry_id,
+        entity_id=HEATER,
+        target_window="22:00-06:00",
+    )
+    assert shift["entity_id"] == HEATER
+    assert shift["short_days"] == []
+    assert shift["requested_kwh"] == pytest.approx(HEATER_KWH * len(hourly), abs=1e-6)
+    assert shift["moved_kwh"] == shift["requested_kwh"]
+    expected = math.fsum(
+        HEATER_KWH * (_hphc_price(Bucket.HP, d.day) - _hphc_price(Bucket.HC, d.day)) for d in hourly
+    )
+    assert abs(shift["options"]["hphc"]["saving_eur"] - expected) <= 0.005 + 1e-9
