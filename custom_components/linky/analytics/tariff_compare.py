@@ -199,6 +199,7 @@ class TariffComparison:
     current: ContractOption
     options: Mapping[ContractOption, OptionCost]
     cheapest: ContractOption
+    """The lowest total among the options whose subscription is known (all, if none is)."""
     first_day: date | None
     last_day: date | None
     kwh: float
@@ -311,7 +312,9 @@ def compare_tariffs(
         )
         for option, (energy, sub, option_kwh, known) in costs.items()
     }
-    cheapest = min(OPTIONS, key=lambda option: options[option].total_eur)
+    # an option whose subscription is not known would look cheaper than it is
+    known = [option for option in OPTIONS if options[option].subscription_known] or OPTIONS
+    cheapest = min(known, key=lambda option: options[option].total_eur)
 
     daily_rows = {day: float(wh) for day, wh in (daily or {}).items() if day not in hourly_days}
     all_days = hourly_days | daily_rows.keys()

@@ -320,6 +320,10 @@ def test_subscription_fallback_and_unknown_subscription() -> None:
     assert result.options[BASE].subscription_known
     assert result.options[HPHC].subscription_eur == 0
     assert not result.options[HPHC].subscription_known
+    # Tempo's energy is the cheapest (0.1 EUR/kWh), but without its subscription its total
+    # says nothing: the cheapest is chosen among the options whose total is known
+    assert result.options[TEMPO].total_eur < result.options[BASE].total_eur
+    assert result.cheapest is BASE
 
 
 def test_the_default_grids_price_each_kva() -> None:
