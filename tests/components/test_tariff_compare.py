@@ -24,6 +24,7 @@ from homeassistant.components.recorder.statistics import async_import_statistics
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -49,7 +50,7 @@ from custom_components.linky.services import (
 )
 from custom_components.linky.statistics import statistic_id
 
-from .helpers import by_hour, meter_entry, setup_integration, statistic_rows
+from .helpers import by_hour, meter_entry, sensor_state, setup_integration, statistic_rows
 from .test_insights import NOW
 
 WINDOW = OffPeakWindow(time(23), time(7))
@@ -159,6 +160,13 @@ async def test_compare_and_shift_on_the_stored_months(
     assert answer["hphc_break_even"] is not None
     assert sum(cell["days"] for cell in answer["tempo"].values()) >= len(hourly)
 
+    # the sensors: the last 12 months' cheapest option and what it would have saved
+    year = await _call(hass, SERVICE_COMPARE_TARIFFS, config_entry_id=entry.entry_id)
+    assert sensor_state(hass, HOME_PDL, "cheapest_tariff") == year["cheapest_option"]
+    options = year["options"]
+    saving = options["hphc"]["total_eur"] - options[year["cheapest_option"]]["total_eur"]
+    assert float(sensor_state(hass, HOME_PDL, "tariff_saving")) == pytest.approx(saving, abs=0.011)
+
     # X kWh a day from the peak hours into the off-peak window: X x (HP - HC) a day
     shift = await _call(
         hass,
@@ -255,6 +263,8 @@ async def test_without_a_tariff_and_a_recorded_load(
     assert answer["kva"] == 6
     assert answer["kva_configured"] is False
     assert answer["options"]["base"]["difference_eur"] == 0
+    registry = er.async_get(hass)  # no tariff: no tariff sensors
+    assert registry.async_get_entity_id("sensor", DOMAIN, f"{HOME_PDL}_cheapest_tariff") is None
 
     energy = by_hour(await statistic_rows(hass, statistic_id(HOME_PDL, "consumption")))
     hourly = [d for d in days_from_rows(sorted(energy.items())) if len(d.hours) > 1]

@@ -33,6 +33,7 @@ from custom_components.linky.localtime import parse_instant
 from custom_components.linky.options import OPTIONS_VERSION
 from custom_components.linky.runtime.costs import CostSeries
 from custom_components.linky.runtime.signature import SENSORS as SIGNATURE_SENSORS
+from custom_components.linky.runtime.tariff_compare import TariffComparisonPart
 from custom_components.linky.statistics import series_metadata
 
 from .helpers import assert_sums_exact, derived_part, setup_integration, statistic_rows
@@ -148,7 +149,8 @@ async def test_upgrade_from_0_1_0_keeps_everything(
     )
 
     # The entities keep their unique ids and entity ids; the only new ones are those of
-    # the features added since (the energy signature's sensors).
+    # the features added since (the energy signature's sensors, and the tariff comparison's
+    # as this meter has a tariff).
     registry = er.async_get(hass)
     now = sorted(
         [reg.domain, reg.unique_id, reg.entity_id]
@@ -156,7 +158,8 @@ async def test_upgrade_from_0_1_0_keeps_everything(
     )
     assert [entity for entity in now if entity in old["entities"]] == old["entities"]
     added = {entity[1] for entity in now if entity not in old["entities"]}
-    assert added == {f"{PV_PDL}_{description.key}" for description in SIGNATURE_SENSORS}
+    new_sensors = (*SIGNATURE_SENSORS, *TariffComparisonPart.sensor_descriptions)
+    assert added == {f"{PV_PDL}_{description.key}" for description in new_sensors}
 
     # The loads shed when Home Assistant stopped are still shed (the peak is still on).
     shedding = entry.runtime_data.shedding

@@ -31,6 +31,7 @@ from .self_consumption import SelfConsumption
 from .shedding import LoadShedding, async_create_shedding, async_remove_shedding
 from .signature import SignaturePart
 from .store import entry_store
+from .tariff_compare import TariffComparisonPart
 from .tempo_source import TempoCoordinator, async_create_tempo
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ DERIVED_PARTS: Final[tuple[type[DerivedPart], ...]] = (
     CostSeries,
     SelfConsumption,
     PeakHoursPart,
+    TariffComparisonPart,
     SignaturePart,
     InsightsPart,  # after what it reads (costs, self-consumption, the energy signature)
 )

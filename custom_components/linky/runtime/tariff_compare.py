@@ -1,5 +1,7 @@
 """Which tariff, and what shifting a load would save, for one meter (the actions
-`linky.compare_tariffs` and `linky.simulate_load_shift`).
+`linky.compare_tariffs` and `linky.simulate_load_shift`, and, with a tariff set, the sensors
+of `TariffComparisonPart`: the cheapest option over the last 12 months and what it would
+have saved, computed again after an import that wrote a day of those months).
 
 Reads what is stored (no Conso API request): the consumption of the last N months (hourly
 days hour by hour, daily-only days as daily totals), the contract option, subscribed kVA,
@@ -27,6 +29,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
+from homeassistant.components.sensor import SensorDeviceClass
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.recorder import get_instance
@@ -34,7 +37,7 @@ from homeassistant.util import dt as dt_util
 
 from ..analytics.load_shift import LoadShift, shift_daily_block, shift_recorded_load
 from ..analytics.tariff_compare import TariffComparison, TariffSetup, compare_tariffs
-from ..const import DOMAIN, SERIES_CONSUMPTION
+from ..const import DOMAIN, LOGGER, SERIES_CONSUMPTION
 from ..energy.hourly import local_day_bounds
 from ..energy.ledger import Resolution
 from ..energy.regulated import DEFAULT_TARIFFS
@@ -46,11 +49,14 @@ from ..energy.tariffs import (
     TariffError,
 )
 from ..localtime import local_date
+from ..options import LinkyOptions
 from ..statistics import read_hourly_wh, read_stored_days, statistic_id
+from .derived import DerivedPart, PartContext, PartSensorDescription, Written
 from .tempo_source import async_get_source
 
 if TYPE_CHECKING:
     from . import LinkyConfigEntry
+    from .tempo_source import TempoCoordinator
 
 DEFAULT_MONTHS: Final = 12
 MAX_MONTHS: Final = 24
@@ -88,7 +94,7 @@ async def async_compare_tariffs(
     hass: HomeAssistant, entry: LinkyConfigEntry, months: int
 ) -> dict[str, Any]:
     """The comparison of Base, HP/HC and Tempo over the last `months` months."""
-    inputs = await _async_inputs(hass, entry, months)
+    inputs = await _async_entry_inputs(hass, entry, months)
     result: TariffComparison = await _async_run(
         hass,
         lambda: compare_tariffs(inputs.hourly, inputs.setup, inputs.current, inputs.daily),
@@ -119,7 +125,7 @@ async def async_simulate_load_shift(
             translation_key="shift_bad_window",
             translation_placeholders={"window": window},
         ) from err
-    inputs = await _async_inputs(hass, entry, months)
+    inputs = await _async_entry_inputs(hass, entry, months)
     if entity_id is not None:
         start = local_day_bounds(inputs.first)[0]
         end = local_day_bounds(inputs.last)[1]
@@ -161,16 +167,27 @@ async def _async_run[T](hass: HomeAssistant, job: Callable[[], T]) -> T:
         ) from err
 
 
-async def _async_inputs(hass: HomeAssistant, entry: LinkyConfigEntry, months: int) -> _Inputs:
+async def _async_entry_inputs(hass: HomeAssistant, entry: LinkyConfigEntry, months: int) -> _Inputs:
     runtime = entry.runtime_data
-    options = runtime.options
+    return await _async_inputs(
+        hass, runtime.coordinator.pdl, runtime.options, runtime.tempo, months
+    )
+
+
+async def _async_inputs(
+    hass: HomeAssistant,
+    pdl: str,
+    options: LinkyOptions,
+    tempo: TempoCoordinator | None,
+    months: int,
+) -> _Inputs:
     today = local_date(dt_util.utcnow())
     first, last = months_before(today, months), today - timedelta(days=1)
     days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     instance = get_instance(hass)
     await instance.async_block_till_done()
     stored = await instance.async_add_executor_job(
-        read_stored_days, hass, statistic_id(runtime.coordinator.pdl, SERIES_CONSUMPTION), days
+        read_stored_days, hass, statistic_id(pdl, SERIES_CONSUMPTION), days
     )
     hourly: dict[datetime, float] = {}
     daily: dict[date, float] = {}
@@ -180,11 +197,7 @@ async def _async_inputs(hass: HomeAssistant, entry: LinkyConfigEntry, months: in
         else:
             hourly.update(data.hours)
 
-    source = (
-        runtime.tempo.source
-        if runtime.tempo is not None
-        else await async_get_source(hass, options.tempo)
-    )
+    source = tempo.source if tempo is not None else await async_get_source(hass, options.tempo)
     tempo_days = [first - timedelta(days=1) + timedelta(days=n) for n in range(len(days) + 1)]
     await source.async_fill(tempo_days)
     colours = {day: colour for day in tempo_days if (colour := source.cache.colour(day))}
@@ -239,3 +252,87 @@ def _subscriptions(tariff: Tariff | None) -> dict[ContractOption, Decimal]:
         if period.subscription_monthly is not None:
             found[period.option] = period.subscription_monthly
     return found
+
+
+def _cheapest(part: TariffComparisonPart) -> str | None:
+    return None if part.result is None else part.result.cheapest.value
+
+
+def _saving(part: TariffComparisonPart) -> float | None:
+    """The current contract's total less the cheapest option's (0: it is the cheapest)."""
+    result = part.result
+    if result is None:
+        return None
+    costs = result.options
+    return round(costs[result.current].total_eur - costs[result.cheapest].total_eur, 2)
+
+
+def _comparison_attributes(part: TariffComparisonPart) -> dict[str, Any] | None:
+    result = part.result
+    if result is None:
+        return None
+    data = result.as_dict()
+    keep = ("current_option", "options", "incomplete", "first_day", "last_day", "kwh")
+    return {key: data[key] for key in keep if key in data}
+
+
+class TariffComparisonPart(DerivedPart):
+    """The cheapest tariff option over the last 12 months of one meter (see the module
+    docstring)."""
+
+    key = "tariff_comparison"
+    stored = False
+    sensor_descriptions = (
+        PartSensorDescription["TariffComparisonPart"](
+            key="cheapest_tariff",
+            translation_key="cheapest_tariff",
+            device_class=SensorDeviceClass.ENUM,
+            options=[option.value for option in ContractOption],
+            value_fn=_cheapest,
+            attr_fn=_comparison_attributes,
+        ),
+        PartSensorDescription["TariffComparisonPart"](
+            key="tariff_saving",
+            translation_key="tariff_saving",
+            device_class=SensorDeviceClass.MONETARY,
+            native_unit_of_measurement="EUR",
+            suggested_display_precision=0,
+            value_fn=_saving,
+        ),
+    )
+
+    def __init__(self, context: PartContext) -> None:
+        super().__init__(context)
+        self.result: TariffComparison | None = None
+        self._computed_on: date | None = None
+
+    @classmethod
+    def wanted(cls, options: LinkyOptions) -> bool:
+        """With a tariff: the comparison is against the user's contract."""
+        return options.tariff is not None
+
+    async def _async_catch_up(self) -> None:
+        await self._async_recompute()
+
+    async def _async_after_run(self, written: Written) -> None:
+        """When the run wrote a day of the 12 months, or a new day began; back-fill runs,
+        which write older days, leave it alone."""
+        window_start = months_before(self.today, DEFAULT_MONTHS)
+        days = written.get(SERIES_CONSUMPTION, set())
+        if self._computed_on == self.today and not any(day >= window_start for day in days):
+            return
+        await self._async_recompute()
+
+    async def _async_recompute(self) -> None:
+        self._computed_on = self.today
+        context = self.context
+        inputs = await _async_inputs(
+            self.hass, self.pdl, context.options, context.tempo, DEFAULT_MONTHS
+        )
+        try:
+            self.result = await self.hass.async_add_executor_job(
+                compare_tariffs, inputs.hourly, inputs.setup, inputs.current, inputs.daily
+            )
+        except TariffError as err:  # no regulated prices for this power: no comparison
+            LOGGER.debug("No tariff comparison for %s: %s", self.pdl, err)
+            self.result = None
