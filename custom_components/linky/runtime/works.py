@@ -19,6 +19,7 @@ from typing import Any, Final
 from homeassistant.components import persistent_notification
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers.recorder import get_instance
 
 from ..analytics.works import (
     BASELINE_DAYS,
@@ -30,9 +31,7 @@ from ..analytics.works import (
 from ..analytics.works_text import render_works
 from ..const import DOMAIN
 from ..energy.costs import SERIES_COST
-from ..energy.hourly import local_day_bounds
-from ..localtime import local_date
-from ..statistics import read_series_hourly, statistic_id
+from ..statistics import read_stored_days, statistic_id
 from .signature import SignaturePart
 
 REPORT_FOLDER: Final = "linky"
@@ -85,18 +84,15 @@ async def _async_price(
 ) -> float | None:
     """The average energy price (EUR/kWh) of the days first..last that have a cost stored
     (None: no tariff, or no such day)."""
-    start, end = local_day_bounds(first)[0], local_day_bounds(last)[1]
-    cost_id = statistic_id(pdl, SERIES_COST)
-    rows = await hass.async_add_executor_job(read_series_hourly, hass, {cost_id}, start, end)
-    cost_by_day: dict[date, float] = {}
-    for hour, eur in rows.get(cost_id, {}).items():
-        day = local_date(hour)
-        cost_by_day[day] = cost_by_day.get(day, 0.0) + eur
-    days = [day for day in cost_by_day if day in kwh]
-    energy = math.fsum(kwh[day] for day in days)
+    days = {first + timedelta(days=n) for n in range((last - first).days + 1)}
+    stored = await get_instance(hass).async_add_executor_job(
+        read_stored_days, hass, statistic_id(pdl, SERIES_COST), days
+    )
+    cost = {data.day: data.total_wh for data in stored if data.day in kwh}  # EUR
+    energy = math.fsum(kwh[day] for day in cost)
     if energy <= 0:
         return None
-    return math.fsum(cost_by_day[day] for day in days) / energy
+    return math.fsum(cost.values()) / energy
 
 
 async def _async_tell(hass: HomeAssistant, pdl: str, result: WorksSavings) -> dict[str, Any]:
