@@ -35,6 +35,7 @@ from .runtime import (
     async_build_parts,
     async_remove_entry_data,
 )
+from .runtime.adopt import async_offer_adoption
 from .runtime.shedding import async_restore_when_setup_fails
 from .services import async_setup_services
 
@@ -125,6 +126,9 @@ async def _async_setup(
     coordinator.async_start()
     if parts.shedding is not None:
         parts.shedding.async_start_after_startup()
+    entry.async_create_background_task(
+        hass, async_offer_adoption(hass, entry), f"{DOMAIN} adoption offer"
+    )
     return True
 
 

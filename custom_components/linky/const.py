@@ -99,6 +99,7 @@ SERIES_PRODUCTION: Final = "production"
 # Repair issue ids (suffixed with the PDL where per meter).
 ISSUE_HOURLY_COLLECTION: Final = "hourly_collection_disabled"
 ISSUE_BANNED: Final = "ip_banned"
+ISSUE_ADOPT: Final = "adopt_history"
 ISSUE_CONSENT_EXPIRING: Final = "consent_expiring"
 ISSUE_CONSENT_REVOKED: Final = "consent_revoked"
 

@@ -35,6 +35,7 @@ from .conso.models import MaxPower
 from .conso.token import ConsentToken
 from .const import CONF_BASE_URL, CONF_PDL, DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import local_day_bounds
+from .energy.ledger import DayData
 from .instance import ApiState, async_flush_budgets
 from .localtime import PARIS, local_date
 from .repairs import async_report_banned, async_set_consent_revoked, async_update_meter_issues
@@ -44,7 +45,7 @@ from .statistics import RecorderSink, async_delete_rows_before, statistic_id
 from .sync.engine import MeterSync
 from .sync.model import RunResult, RunStatus, SyncOptions
 from .sync.schedule import next_daily_run
-from .sync.state import ErrorInfo, SeriesState, SyncState
+from .sync.state import Adoption, ErrorInfo, SeriesState, SyncState
 
 if TYPE_CHECKING:
     from .runtime import LinkyConfigEntry
@@ -135,6 +136,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
         self._running = False
+        self._idle = asyncio.Event()
+        self._idle.set()
         self._closed = False
         self._run_task: asyncio.Task[RunResult | None] | None = None
         self._auth_failed = False
@@ -285,11 +288,71 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             self._async_schedule()
             return None
         self._running = True
+        self._idle.clear()
         try:
             return await self._async_run()
         finally:
             self._running = False
+            self._idle.set()
             self._async_schedule()
+
+    async def async_import_days(
+        self, series: str, days: Sequence[DayData], adoption: Adoption | None = None
+    ) -> list[date]:
+        """Store days that come from elsewhere (no request, see `MeterSync.async_import`)
+        between two runs; the derived parts follow them as after a run. Returns the days
+        written."""
+        await self._async_between_runs()
+        try:
+            written = await self._sync.async_import(series, days, adoption)
+            for part in self.derived:
+                await part.async_after_run(self._sync.written_days)
+            await self.store.async_save(self._sync.state.as_dict())
+        finally:
+            self._async_end_exclusive()
+        return written
+
+    async def async_undo_adoptions(self) -> dict[str, date]:
+        """Undo the adoptions not confirmed yet: their days are forgotten and deleted (the
+        later sums do not change) with what the derived parts computed for them, which then
+        recompute. Returns the limit per series undone."""
+        await self._async_between_runs()
+        try:
+            undone = {
+                series: until
+                for series in self.options.series
+                if (until := self._sync.undo_adoption(series)) is not None
+            }
+            if undone:
+                latest = max(undone.values())
+                names = list(undone)
+                for part in self.derived:
+                    names += await part.async_forget_before(latest)
+                for name in names:
+                    async_delete_rows_before(
+                        self.hass,
+                        [statistic_id(self.pdl, name)],
+                        local_day_bounds(undone.get(name, latest))[0],
+                    )
+                for part in self.derived:
+                    await part.async_recompute()
+                await self.store.async_save(self._sync.state.as_dict())
+        finally:
+            self._async_end_exclusive()
+        return undone
+
+    async def _async_between_runs(self) -> None:
+        """Wait for the run in progress, then keep runs out until `_async_end_exclusive`."""
+        while self._running:
+            await self._idle.wait()
+        self._running = True
+        self._idle.clear()
+
+    @callback
+    def _async_end_exclusive(self) -> None:
+        self._running = False
+        self._idle.set()
+        self.async_set_updated_data(self._snapshot())
 
     async def _async_check_ledgers(self) -> None:
         """Heal the ledgers if the recorder disagrees with them (once per process, at the

@@ -5,6 +5,9 @@
 - `consent_revoked_<pdl>` (error): Enedis has no consent for the meter any more.
 - `hourly_collection_disabled_<pdl>_<series>` (warning): the load curve is not collected.
 - `consent_expiring_<pdl>` (warning): the token expires within 30 days.
+- `adopt_history_<entry_id>` (warning, fixable): another Linky tool's statistics exist for
+  the meter; the fix flow shows what adopting them would write, adopts them and, if asked,
+  switches the Energy dashboard (`runtime/adopt.py`). Raised at set-up, gone once adopted.
 
 Issues are raised and cleared from the meter's saved state (`async_update_meter_issues`) at
 start, after each run and at midnight, so they survive a restart and go away by themselves.
@@ -24,9 +27,11 @@ import probatio as vol
 
 from .const import (
     CONF_BASE_URL,
+    CONF_PDL,
     CONSENT_EXPIRY_WARNING_DAYS,
     CONSENT_URL,
     DOMAIN,
+    ISSUE_ADOPT,
     ISSUE_BANNED,
     ISSUE_CONSENT_EXPIRING,
     ISSUE_CONSENT_REVOKED,
@@ -34,6 +39,7 @@ from .const import (
 )
 from .instance import async_set_banned
 
+ATTR_SWITCH_ENERGY = "switch_energy_dashboard"
 LEARN_MORE_URL = "https://github.com/linky-ha/linky#troubleshooting"
 
 
@@ -46,6 +52,7 @@ def _async_issue(
     key: str,
     severity: ir.IssueSeverity,
     placeholders: dict[str, str] | None = None,
+    data: dict[str, str | int | float | None] | None = None,
 ) -> None:
     """Create the issue when `active`, else delete it."""
     if not active:
@@ -55,7 +62,8 @@ def _async_issue(
         hass,
         DOMAIN,
         issue_id,
-        is_fixable=key == ISSUE_BANNED,
+        is_fixable=key in (ISSUE_BANNED, ISSUE_ADOPT),
+        data=data,
         is_persistent=False,
         severity=severity,
         translation_key=key,
@@ -160,10 +168,70 @@ class BannedRepairFlow(RepairsFlow):
         return self.async_create_entry(data={})
 
 
+@callback
+def async_set_adoption_offer(
+    hass: HomeAssistant, entry: ConfigEntry, pdl: str, sources: list[str]
+) -> None:
+    """Offer to adopt `sources` (none: withdraw the offer)."""
+    _async_issue(
+        hass,
+        f"{ISSUE_ADOPT}_{entry.entry_id}",
+        active=bool(sources),
+        key=ISSUE_ADOPT,
+        severity=ir.IssueSeverity.WARNING,
+        placeholders={"pdl": pdl, "title": entry.title, "sources": ", ".join(sources)},
+        data={"entry_id": entry.entry_id},
+    )
+
+
+class AdoptRepairFlow(RepairsFlow):
+    """Show what adopting another tool's statistics would write, then adopt them."""
+
+    def __init__(self, entry_id: str) -> None:
+        self.entry_id = entry_id
+
+    async def async_step_init(self, user_input: dict[str, str] | None = None) -> RepairsFlowResult:
+        """Start with the preview."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, bool] | None = None
+    ) -> RepairsFlowResult:
+        """The preview; on confirmation, adopt (and switch the Energy dashboard if asked)."""
+        from .runtime.adopt import MODE_ADOPT, MODE_PREVIEW, async_adopt_history  # noqa: PLC0415
+
+        entry = self.hass.config_entries.async_get_entry(self.entry_id)
+        if entry is None or entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="entry_not_loaded")
+        mode = MODE_PREVIEW if user_input is None else MODE_ADOPT
+        switch = bool(user_input and user_input.get(ATTR_SWITCH_ENERGY))
+        result = await async_adopt_history(self.hass, entry, mode, {}, switch)
+        if user_input is not None:
+            return self.async_create_entry(data={})
+        lines = [
+            f"- {item['sources'][0]} → {item['statistic_id']}: {item['days']} "
+            f"({item['first_day'] or '-'} … {item['last_day'] or '-'}), {item['kwh']} kWh"
+            for item in result["series"]
+        ]
+        changes = [f"- {c['from']} → {c['to']}" for c in result["energy_dashboard"]]
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({vol.Optional(ATTR_SWITCH_ENERGY, default=bool(changes)): bool}),
+            description_placeholders={
+                "pdl": entry.data[CONF_PDL],
+                "sources": ", ".join(src for item in result["series"] for src in item["sources"]),
+                "series": "\n".join(lines),
+                "energy": "\n".join(changes) or "-",
+            },
+        )
+
+
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """The fix flow of a fixable issue (only the IP block is fixable)."""
+    """The fix flow of a fixable issue (the IP block, adopting another tool's history)."""
     if issue_id == ISSUE_BANNED:
         return BannedRepairFlow()
+    if issue_id.startswith(ISSUE_ADOPT) and data and isinstance(data.get("entry_id"), str):
+        return AdoptRepairFlow(str(data["entry_id"]))
     return ConfirmRepairFlow()

@@ -14,6 +14,9 @@
   the regulated prices (`runtime/tariff_compare.py`).
 - `linky.simulate_load_shift`: the same with a block of kWh a day, or a recorded load, moved
   into a window.
+- `linky.adopt_history`: the history another Linky tool wrote (the ha-linky add-on's
+  `linky:<prm>`, or named statistics) copied before this meter's own, previewed first,
+  undone until confirmed, and the Energy dashboard switched if asked (`runtime/adopt.py`).
 
 Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
 folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
@@ -32,8 +35,9 @@ from homeassistant.helpers import config_validation as cv, service
 import probatio as vol
 
 from .analytics.weather import TemperatureFile, TemperatureFileError, parse_temperature_csv
-from .const import DOMAIN
+from .const import DOMAIN, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .runtime import LinkyConfigEntry
+from .runtime.adopt import MODE_PREVIEW, MODES, async_adopt_history
 from .runtime.insight_sources import async_import_temperatures
 from .runtime.signature import SignaturePart
 from .runtime.tariff_compare import (
@@ -49,6 +53,11 @@ SERVICE_GET_ENERGY_SIGNATURE: Final = "get_energy_signature"
 SERVICE_GET_WORKS_SAVINGS: Final = "get_works_savings"
 SERVICE_COMPARE_TARIFFS: Final = "compare_tariffs"
 SERVICE_SIMULATE_LOAD_SHIFT: Final = "simulate_load_shift"
+SERVICE_ADOPT_HISTORY: Final = "adopt_history"
+ATTR_MODE: Final = "mode"
+ATTR_CONSUMPTION_SOURCES: Final = "consumption_sources"
+ATTR_PRODUCTION_SOURCES: Final = "production_sources"
+ATTR_SWITCH_ENERGY: Final = "switch_energy_dashboard"
 ATTR_MONTHS: Final = "months"
 ATTR_KWH_PER_DAY: Final = "kwh_per_day"
 ATTR_ENTITY_ID: Final = "entity_id"
@@ -85,6 +94,15 @@ SHIFT_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_ENTITY_ID): cv.entity_id,
         vol.Required(ATTR_TARGET_WINDOW): cv.string,
         vol.Optional(ATTR_MONTHS, default=DEFAULT_MONTHS): _MONTHS,
+    }
+)
+ADOPT_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Optional(ATTR_MODE, default=MODE_PREVIEW): vol.In(MODES),
+        vol.Optional(ATTR_CONSUMPTION_SOURCES): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_PRODUCTION_SOURCES): vol.All(cv.ensure_list, [cv.string]),
+        vol.Optional(ATTR_SWITCH_ENERGY, default=False): cv.boolean,
     }
 )
 IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
@@ -146,7 +164,22 @@ def async_setup_services(hass: HomeAssistant) -> None:
             entity_id=call.data.get(ATTR_ENTITY_ID),
         )
 
+    async def adopt_history(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        given = {
+            series: call.data[key]
+            for series, key in (
+                (SERIES_CONSUMPTION, ATTR_CONSUMPTION_SOURCES),
+                (SERIES_PRODUCTION, ATTR_PRODUCTION_SOURCES),
+            )
+            if call.data.get(key)
+        }
+        return await async_adopt_history(
+            hass, entry, call.data[ATTR_MODE], given, call.data[ATTR_SWITCH_ENERGY]
+        )
+
     for name, handler, schema in (
+        (SERVICE_ADOPT_HISTORY, adopt_history, ADOPT_SCHEMA),
         (SERVICE_COMPARE_TARIFFS, compare_tariffs, COMPARE_SCHEMA),
         (SERVICE_SIMULATE_LOAD_SHIFT, simulate_load_shift, SHIFT_SCHEMA),
     ):

@@ -32,6 +32,7 @@ from custom_components.linky.const import (
     CONF_TOKEN,
     CONSENT_URL,
     DOMAIN,
+    ISSUE_ADOPT,
     ISSUE_BANNED,
     ISSUE_CONSENT_EXPIRING,
     ISSUE_CONSENT_REVOKED,
@@ -246,20 +247,24 @@ def test_issue_and_exception_texts(language: str) -> None:
     english = _translations("en")
     issues = texts["issues"]
     assert set(issues) == {
+        ISSUE_ADOPT,
         ISSUE_BANNED,
         ISSUE_CONSENT_EXPIRING,
         ISSUE_CONSENT_REVOKED,
         ISSUE_HOURLY_COLLECTION,
     }
+    flow_placeholders = {ISSUE_BANNED: {"url"}, ISSUE_ADOPT: {"pdl", "sources", "series", "energy"}}
     for key, issue in issues.items():
-        step = issue["fix_flow"]["step"]["confirm"] if key == ISSUE_BANNED else issue
-        allowed = {"url"} if key == ISSUE_BANNED else ISSUE_PLACEHOLDERS
+        step = issue["fix_flow"]["step"]["confirm"] if key in flow_placeholders else issue
+        allowed = flow_placeholders.get(key, ISSUE_PLACEHOLDERS)
         assert issue["title"]
         assert step["description"]
         assert _placeholders(issue["title"] + step["description"]) <= allowed
         english_issue = english["issues"][key]
         english_step = (
-            english_issue["fix_flow"]["step"]["confirm"] if key == ISSUE_BANNED else english_issue
+            english_issue["fix_flow"]["step"]["confirm"]
+            if key in flow_placeholders
+            else english_issue
         )
         assert _placeholders(step["description"]) == _placeholders(english_step["description"])
     assert (

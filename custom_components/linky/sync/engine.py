@@ -40,7 +40,7 @@ from ..conso.parsing import LoadCurve
 from ..conso.planner import plan_requests
 from ..const import SERIES_PRODUCTION
 from ..energy.hourly import complete_day_hours, split_by_local_day
-from ..energy.ledger import DayData, WritePlan, plan_write
+from ..energy.ledger import DayData, Resolution, WritePlan, plan_write
 from ..localtime import local_date
 from .gaps import RECENT_DAYS, GapPlanner
 from .model import (
@@ -51,7 +51,7 @@ from .model import (
     StatisticsSink,
     SyncOptions,
 )
-from .state import ErrorInfo, SeriesState, SyncState
+from .state import Adoption, ErrorInfo, SeriesState, SyncState
 
 MAX_GAP_ATTEMPTS = 3
 BACKFILL_RESERVE = 10  # requests left in the shared budget for daily runs and retries
@@ -158,6 +158,55 @@ class MeterSync:
                 state.ledger = state.ledger.drop_before(day)
                 dropped.append(series)
         return dropped
+
+    async def async_import(
+        self, series: str, days: Iterable[DayData], adoption: Adoption | None = None
+    ) -> list[date]:
+        """Store days that come from elsewhere (another tool's statistics, a file) without
+        any request: only the days not stored yet, and HOURLY days over DAILY ones (what the
+        API stored is never replaced by a copy). They are then done: never asked for again.
+        With `adoption` (its sources and limit), the days written are remembered as adopted
+        (added to an adoption not confirmed yet), so they can be undone. Returns the days
+        written, oldest first (also in `written_days`)."""
+        self.written_days = {}
+        state = self._series(series)
+        wanted = [
+            data
+            for data in days
+            if data.day < self.today
+            and (
+                (record := state.ledger.get(data.day)) is None
+                or (record.resolution is Resolution.DAILY and data.resolution is Resolution.HOURLY)
+            )
+        ]
+        await self._store(series, wanted)
+        written = sorted(self.written_days.get(series, ()))
+        for day in written:
+            for tracked in (state.attempts, state.tried_on, state.given_up, state.bad_points):
+                tracked.pop(day, None)
+        if adoption is not None and written:
+            wh = sum(data.total_wh for data in wanted if data.day in set(written))
+            if (previous := state.adoption) is not None and not previous.confirmed:
+                adoption.sources = sorted({*previous.sources, *adoption.sources})
+                adoption.until = max(previous.until, adoption.until)
+                adoption.days += previous.days
+                wh += previous.wh
+            adoption.days += len(written)
+            adoption.wh = wh
+            state.adoption = adoption
+        return written
+
+    def undo_adoption(self, series: str) -> date | None:
+        """Forget the days before the adoption's limit (an adoption not confirmed yet): the
+        caller deletes their rows (the later sums do not change). Returns the limit, or None
+        when there is nothing to undo."""
+        state = self._series(series)
+        adoption = state.adoption
+        if adoption is None or adoption.confirmed:
+            return None
+        state.ledger = state.ledger.drop_before(adoption.until)
+        state.adoption = None
+        return adoption.until
 
     async def async_wait_stores(self) -> None:
         """Wait until the writes already started are done (a run being cancelled: a plan is

@@ -64,6 +64,42 @@ class ErrorInfo:
 
 
 @dataclass(slots=True)
+class Adoption:
+    """Days copied into a series from another tool's statistics: every one is before
+    `until`; undone (those days forgotten and deleted) until the user confirms it."""
+
+    sources: list[str]
+    until: date
+    days: int
+    wh: float
+    confirmed: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {
+            "sources": list(self.sources),
+            "until": self.until.isoformat(),
+            "days": self.days,
+            "wh": self.wh,
+            "confirmed": self.confirmed,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Adoption | None:
+        """Restore; None when absent or unreadable."""
+        try:
+            return cls(
+                sources=[str(source) for source in data["sources"]],
+                until=date.fromisoformat(data["until"]),
+                days=int(data["days"]),
+                wh=float(data["wh"]),
+                confirmed=bool(data.get("confirmed")),
+            )
+        except KeyError, TypeError, ValueError:
+            return None
+
+
+@dataclass(slots=True)
 class SeriesState:
     """What is known about one statistic (consumption or production)."""
 
@@ -78,6 +114,7 @@ class SeriesState:
     tried_on: dict[date, date] = field(default_factory=dict)  # gap day -> local day last tried
     given_up: dict[date, date] = field(default_factory=dict)  # gap day -> local day given up
     bad_points: dict[date, int] = field(default_factory=dict)  # unreadable points per day
+    adoption: Adoption | None = None  # days copied from another tool's statistics
 
     def has_day(self, day: date) -> bool:
         """Whether the day is stored (at any resolution)."""
@@ -97,6 +134,7 @@ class SeriesState:
             "tried_on": _days_map(self.tried_on),
             "given_up": _days_map(self.given_up),
             "bad_points": {day.isoformat(): n for day, n in sorted(self.bad_points.items())},
+            "adoption": self.adoption.as_dict() if self.adoption else None,
         }
 
     @classmethod
@@ -119,6 +157,7 @@ class SeriesState:
             floor_on=parse_optional_day(data.get("floor_on")) or floor,
             curve_floor=curve_floor,
             curve_floor_on=parse_optional_day(data.get("curve_floor_on")) or curve_floor,
+            adoption=Adoption.from_dict(data.get("adoption")),
         )
         try:
             state.attempts = {
