@@ -50,6 +50,7 @@ def _series_summary(state: SeriesState) -> dict[str, Any]:
         "given_up": len(state.given_up),
         "days_with_bad_points": len(state.bad_points),
         "attempts": {day.isoformat(): count for day, count in sorted(state.attempts.items())},
+        "adoption": state.adoption.as_dict() if state.adoption else None,
     }
 
 
