@@ -323,17 +323,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
                 for series in self.options.series
                 if (until := self._sync.undo_adoption(series)) is not None
             }
+            for series, until in undone.items():
+                stat_ids = [statistic_id(self.pdl, series)]
+                async_delete_rows_before(self.hass, stat_ids, local_day_bounds(until)[0])
             if undone:
-                latest = max(undone.values())
-                names = list(undone)
-                for part in self.derived:
-                    names += await part.async_forget_before(latest)
-                for name in names:
-                    async_delete_rows_before(
-                        self.hass,
-                        [statistic_id(self.pdl, name)],
-                        local_day_bounds(undone.get(name, latest))[0],
-                    )
+                await self._async_forget_before(max(undone.values()), [])
                 for part in self.derived:
                     await part.async_recompute()
                 await self.store.async_save(self._sync.state.as_dict())
@@ -404,17 +398,17 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         """Delete the statistics older than the data-retention option (the entry's energy
         and derived series), and forget those days; the later sums do not change."""
         keep_from = self._sync.planner.keep_from
-        if keep_from is None:
-            return
-        names = self._sync.forget_before(keep_from)
+        if keep_from is not None:
+            await self._async_forget_before(keep_from, self._sync.forget_before(keep_from))
+
+    async def _async_forget_before(self, day: date, names: list[str]) -> None:
+        """The derived parts forget their days before `day`; their rows and those of the
+        series `names` (forgotten already) before it are deleted."""
         for part in self.derived:
-            names += await part.async_forget_before(keep_from)
+            names = names + await part.async_forget_before(day)
         if names:
-            async_delete_rows_before(
-                self.hass,
-                [statistic_id(self.pdl, name) for name in names],
-                local_day_bounds(keep_from)[0],
-            )
+            stat_ids = [statistic_id(self.pdl, name) for name in names]
+            async_delete_rows_before(self.hass, stat_ids, local_day_bounds(day)[0])
 
     async def _async_handle_result(self, result: RunResult) -> None:
         self._async_log_availability(result)

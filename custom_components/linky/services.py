@@ -17,6 +17,9 @@
 - `linky.adopt_history`: the history another Linky tool wrote (the ha-linky add-on's
   `linky:<prm>`, or named statistics) copied before this meter's own, previewed first,
   undone until confirmed, and the Energy dashboard switched if asked (`runtime/adopt.py`).
+- `linky.import_enedis_csv`: a CSV export of the Enedis customer area (or the same shape)
+  from the configuration folder, its complete days stored like the API's and never asked
+  again (`runtime/file_import.py`).
 
 Bad input (an entry that is not a loaded Linky meter, a path outside the configuration
 folder, a missing or unreadable file) raises `ServiceValidationError` with a translated
@@ -38,6 +41,7 @@ from .analytics.weather import TemperatureFile, TemperatureFileError, parse_temp
 from .const import DOMAIN, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .runtime import LinkyConfigEntry
 from .runtime.adopt import MODE_PREVIEW, MODES, async_adopt_history
+from .runtime.file_import import async_import_enedis_export
 from .runtime.insight_sources import async_import_temperatures
 from .runtime.signature import SignaturePart
 from .runtime.tariff_compare import (
@@ -54,6 +58,8 @@ SERVICE_GET_WORKS_SAVINGS: Final = "get_works_savings"
 SERVICE_COMPARE_TARIFFS: Final = "compare_tariffs"
 SERVICE_SIMULATE_LOAD_SHIFT: Final = "simulate_load_shift"
 SERVICE_ADOPT_HISTORY: Final = "adopt_history"
+SERVICE_IMPORT_ENEDIS_CSV: Final = "import_enedis_csv"
+ATTR_SERIES: Final = "series"
 ATTR_MODE: Final = "mode"
 ATTR_CONSUMPTION_SOURCES: Final = "consumption_sources"
 ATTR_PRODUCTION_SOURCES: Final = "production_sources"
@@ -103,6 +109,13 @@ ADOPT_SCHEMA: Final = vol.Schema(
         vol.Optional(ATTR_CONSUMPTION_SOURCES): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional(ATTR_PRODUCTION_SOURCES): vol.All(cv.ensure_list, [cv.string]),
         vol.Optional(ATTR_SWITCH_ENERGY, default=False): cv.boolean,
+    }
+)
+IMPORT_CSV_SCHEMA: Final = vol.Schema(
+    {
+        vol.Required(ATTR_CONFIG_ENTRY_ID): cv.string,
+        vol.Required(ATTR_PATH): cv.string,
+        vol.Optional(ATTR_SERIES): vol.In((SERIES_CONSUMPTION, SERIES_PRODUCTION)),
     }
 )
 IMPORT_TEMPERATURES_SCHEMA: Final = vol.Schema(
@@ -178,36 +191,27 @@ def async_setup_services(hass: HomeAssistant) -> None:
             hass, entry, call.data[ATTR_MODE], given, call.data[ATTR_SWITCH_ENERGY]
         )
 
-    for name, handler, schema in (
-        (SERVICE_ADOPT_HISTORY, adopt_history, ADOPT_SCHEMA),
-        (SERVICE_COMPARE_TARIFFS, compare_tariffs, COMPARE_SCHEMA),
-        (SERVICE_SIMULATE_LOAD_SHIFT, simulate_load_shift, SHIFT_SCHEMA),
+    async def import_enedis_csv(call: ServiceCall) -> ServiceResponse:
+        entry = loaded_entry(hass, call.data[ATTR_CONFIG_ENTRY_ID])
+        path = _allowed_path(hass, call.data[ATTR_PATH])
+        data = await hass.async_add_executor_job(_read_bytes, path)
+        return await async_import_enedis_export(
+            hass, entry, data, path.name, call.data.get(ATTR_SERIES)
+        )
+
+    only, optional = SupportsResponse.ONLY, SupportsResponse.OPTIONAL
+    for name, handler, schema, response in (
+        (SERVICE_ADOPT_HISTORY, adopt_history, ADOPT_SCHEMA, optional),
+        (SERVICE_IMPORT_ENEDIS_CSV, import_enedis_csv, IMPORT_CSV_SCHEMA, optional),
+        (SERVICE_COMPARE_TARIFFS, compare_tariffs, COMPARE_SCHEMA, only),
+        (SERVICE_SIMULATE_LOAD_SHIFT, simulate_load_shift, SHIFT_SCHEMA, only),
+        (SERVICE_GET_WORKS_SAVINGS, get_works_savings, WORKS_SCHEMA, optional),
+        (SERVICE_GET_ENERGY_SIGNATURE, get_energy_signature, ENTRY_SCHEMA, only),
+        (SERVICE_IMPORT_TEMPERATURES, import_temperatures, IMPORT_TEMPERATURES_SCHEMA, optional),
     ):
         hass.services.async_register(
-            DOMAIN, name, handler, schema=schema, supports_response=SupportsResponse.ONLY
+            DOMAIN, name, handler, schema=schema, supports_response=response
         )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_GET_WORKS_SAVINGS,
-        get_works_savings,
-        schema=WORKS_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
-
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_GET_ENERGY_SIGNATURE,
-        get_energy_signature,
-        schema=ENTRY_SCHEMA,
-        supports_response=SupportsResponse.ONLY,
-    )
-    hass.services.async_register(
-        DOMAIN,
-        SERVICE_IMPORT_TEMPERATURES,
-        import_temperatures,
-        schema=IMPORT_TEMPERATURES_SCHEMA,
-        supports_response=SupportsResponse.OPTIONAL,
-    )
 
 
 def loaded_entry(hass: HomeAssistant, entry_id: str) -> LinkyConfigEntry:
@@ -251,8 +255,8 @@ def _read_temperatures(path: Path, station: str | None) -> TemperatureFile:
         ) from err
 
 
-def _read_text(path: Path) -> str:
-    """The file's text (gzip-compressed or not; UTF-8, else Latin-1)."""
+def _read_bytes(path: Path) -> bytes:
+    """The file's bytes, gzip-compressed or not (in the executor)."""
     try:
         with path.open("rb") as file:
             data = file.read(MAX_FILE_BYTES + 1)
@@ -270,6 +274,12 @@ def _read_text(path: Path) -> str:
             translation_key="file_too_large",
             translation_placeholders={"path": path.name},
         )
+    return data
+
+
+def _read_text(path: Path) -> str:
+    """The file's text (gzip-compressed or not; UTF-8, else Latin-1)."""
+    data = _read_bytes(path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:

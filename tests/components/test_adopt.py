@@ -7,6 +7,7 @@ Energy dashboard is switched only when asked (costs kept)."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import FrozenDateTimeFactory
@@ -321,3 +322,97 @@ async def _repair_submit(hass: HomeAssistant, flow_id: str, data: dict) -> dict[
     assert manager is not None
     result: dict[str, Any] = await manager.async_configure(flow_id, data)
     return result
+
+
+def _mes_donnees(prm: str, days: list[date]) -> tuple[str, dict[datetime, float]]:
+    """An Enedis "Mes données" load curve (W per half hour, labels ending their interval,
+    with their offset) of `days`, one bad line and a last line cut short; the Wh expected
+    per UTC hour of those days."""
+    lines = [
+        "Identifiant PRM;Type de donnees;Date de debut;Date de fin;Grandeur physique;"
+        "Grandeur metier;Etape metier;Unite;Pas en minutes",
+        f"{prm};Courbe de charge;01/01/2025;01/01/2026;Energie active;Consommation;"
+        "Comptage Brut;W;30",
+        "",
+        "Horodate;Valeur",
+    ]
+    expected: dict[datetime, float] = {}
+    for day in days:
+        start, end = local_day_bounds(day)
+        n, moment = 0, start
+        while moment < end:
+            watts = 800 + (n * 53) % 900
+            label = (moment + timedelta(minutes=30)).astimezone(PARIS)
+            lines.append(f"{label.isoformat()};{watts}")
+            hour = moment.replace(minute=0)
+            expected[hour] = expected.get(hour, 0.0) + watts / 2
+            n, moment = n + 1, moment + timedelta(minutes=30)
+    lines.insert(10, "2025-01-01T00:30:00+01:00;abc")  # a bad value, reported
+    return "\n".join(lines) + "\n2026-01-01T00:30:00+01:00;12", expected
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_enedis_csv_import_fills_the_ledger_and_checks_the_meter(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """A "Mes données" curve of the meter is stored hour by hour (both DST days, and a day
+    the meter had as a daily total), before its history too, in one exact chain, with no
+    request and its bad lines reported; importing it again writes nothing; another meter's
+    file writes nothing."""
+    entry = meter_entry(emulator, emulator_url, HOME_PDL)
+    coordinator = await setup_integration(hass, entry)
+    assert coordinator.sync is not None
+    ledger = coordinator.sync.state.series_state("consumption").ledger
+    first_own = ledger.first_day
+    assert first_own is not None
+    older = first_own - timedelta(days=5)
+    days = [older, date(2025, 10, 26), date(2026, 3, 29)]
+    record = ledger.get(date(2026, 3, 29))
+    assert record is not None
+    assert record.resolution.value == "daily"
+    text, expected = _mes_donnees(HOME_PDL, days)
+    folder = Path(hass.config.config_dir) / "linky"
+    folder.mkdir(exist_ok=True)
+    (folder / "courbe.csv").write_text(text, encoding="utf-8-sig")
+    foreign, _ = _mes_donnees("11111111111111", days)
+    (folder / "autre.csv").write_text(foreign, encoding="utf-8")
+    requests = len(emulator.requests)
+    before = await statistic_rows(hass, OURS)
+
+    with pytest.raises(ServiceValidationError) as err:
+        await _import_csv(hass, entry, "linky/autre.csv")
+    assert err.value.translation_key == "csv_foreign_prm"
+    assert await statistic_rows(hass, OURS) == before
+
+    response = await _import_csv(hass, entry, "linky/courbe.csv")
+    assert response["series"] == "consumption"
+    assert response["days_written"] == 3
+    assert response["hourly_days"] == 3
+    assert {problem["line"] for problem in response["problems"]} >= {11}
+    rows = await statistic_rows(hass, OURS)
+    assert_sums_exact(rows, from_zero=True)
+    stored = by_hour(rows)
+    for hour, wh in expected.items():
+        assert stored[hour] * 1000 == pytest.approx(wh), hour
+    assert sum(1 for h in expected if h.astimezone(PARIS).date() == date(2025, 10, 26)) == 25
+    assert sum(1 for h in expected if h.astimezone(PARIS).date() == date(2026, 3, 29)) == 23
+    assert len(emulator.requests) == requests
+
+    again = await _import_csv(hass, entry, "linky/courbe.csv")
+    assert again["days_written"] == 0
+    assert again["days_already_stored"] == 3
+    assert await statistic_rows(hass, OURS) == rows
+
+
+async def _import_csv(hass: HomeAssistant, entry: MockConfigEntry, path: str) -> dict[str, Any]:
+    response = await hass.services.async_call(
+        DOMAIN,
+        "import_enedis_csv",
+        {"config_entry_id": entry.entry_id, "path": path},
+        blocking=True,
+        return_response=True,
+    )
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    assert isinstance(response, dict)
+    return response

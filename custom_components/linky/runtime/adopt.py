@@ -130,14 +130,14 @@ async def async_preview(
     previews = []
     for series, stat_ids in sources.items():
         if series not in coordinator.options.series:
-            raise _error("adopt_series_unknown", series=series)
+            raise validation_error("adopt_series_unknown", series=series)
         rows = []
         for stat_id in stat_ids:
             if stat_id.startswith(f"{DOMAIN}:{coordinator.pdl}_"):
-                raise _error("adopt_source_own", source=stat_id)
+                raise validation_error("adopt_source_own", source=stat_id)
             source = await get_instance(hass).async_add_executor_job(_read_source, hass, stat_id)
             if source is None:
-                raise _error("adopt_source_missing", source=stat_id)
+                raise validation_error("adopt_source_missing", source=stat_id)
             rows.append(source)
         ledger = sync.state.series_state(series).ledger
         today = local_date(dt_util.utcnow())
@@ -146,7 +146,9 @@ async def async_preview(
                 plan_adoption, rows, ledger, today, sync.planner.keep_from
             )
         except AdoptionUnitError as err:
-            raise _error("adopt_source_unit", source=err.statistic_id, unit=str(err.unit)) from err
+            raise validation_error(
+                "adopt_source_unit", source=err.statistic_id, unit=str(err.unit)
+            ) from err
         previews.append(SeriesPreview(series, stat_ids, plan))
     return previews
 
@@ -268,7 +270,7 @@ async def async_adopt_history(
     found = {} if given else await async_found_sources(hass, entry)
     sources = given or {series: [stat_id] for series, stat_id in found.items()}
     if not sources:
-        raise _error("adopt_no_source", pdl=coordinator.pdl)
+        raise validation_error("adopt_no_source", pdl=coordinator.pdl)
     previews = await async_preview(hass, entry, sources)
     replacements = energy_replacements(entry, sources)
     response: dict[str, Any] = {
@@ -283,7 +285,8 @@ async def async_adopt_history(
     return response
 
 
-def _error(key: str, **placeholders: str) -> ServiceValidationError:
+def validation_error(key: str, **placeholders: str) -> ServiceValidationError:
+    """A translated ServiceValidationError of this integration."""
     return ServiceValidationError(
         translation_domain=DOMAIN, translation_key=key, translation_placeholders=placeholders
     )
