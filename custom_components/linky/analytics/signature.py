@@ -334,10 +334,12 @@ def fit_signature(
     *,
     normal: NormalYear = PARIS_NORMAL,
     min_t: float = MIN_T,
+    bend: bool = True,
 ) -> Signature | NoSignature:
     """The signature of the last 365 days of `kwh` (per local day) against `temperatures`
     (the days' mean, °C), without the `excluded` days (incomplete, load shedding, holidays)
-    and the days without a temperature. `min_t` 0 drops the slopes' significance screen."""
+    and the days without a temperature. `min_t` 0 drops the slopes' significance screen;
+    `bend` False keeps the heating straight (the other model form, for its uncertainty)."""
     usable = sorted(d for d, v in kwh.items() if _finite(v, temperatures.get(d)))
     if not usable:
         return NoSignature(NoModelReason.NO_TEMPERATURE if kwh else NoModelReason.NOT_ENOUGH_DAYS)
@@ -370,8 +372,8 @@ def fit_signature(
     sums = months.total()
     choice = select(sums, inflation, min_t)[0] or choice
     beta, xtx_inv = sums.solve(0, choice)
-    bend = False
-    if (refined := refine_heating(t[keep], y[keep], choice)).heating is not None:
+    allow_bend, bend = bend, False
+    if allow_bend and (refined := refine_heating(t[keep], y[keep], choice)).heating is not None:
         bent = bent_heating(t[keep], y[keep], refined, inflation, min_t)
         if bent is not None:
             (choice, beta, xtx_inv), bend = bent, True

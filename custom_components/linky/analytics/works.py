@@ -31,6 +31,7 @@ from typing import Any, Final
 
 from .signature import (
     LEVEL,
+    MIN_T,
     PARIS_NORMAL,
     NoModelReason,
     NormalYear,
@@ -161,10 +162,27 @@ def works_savings(
     ]
     if len(days) < MIN_REPORTING_DAYS:
         return NoWorksSavings(WorksError.NOT_ENOUGH_REPORTING_DAYS, reporting_days=len(days))
-    expected, low, high = baseline.interval([temperatures[d] for d in days])
+    reporting_t = [temperatures[d] for d in days]
+    expected, low, high = baseline.interval(reporting_t)
     actual = math.fsum(kwh[d] for d in days)
     avoided = expected - actual
     half = (high - low) / 2
+    if baseline.heating_slope is not None:
+        # The heating's other form: a straight line for a bending heating (a heat pump), a
+        # bend however weak for a straight one. Where the reporting days are colder or
+        # milder than the baseline's, the two forms part: that model-form uncertainty is
+        # added to the statistical one.
+        bends = baseline.heating_bend is not None
+        other = fit_signature(
+            baseline_kwh,
+            temperatures,
+            excluded,
+            normal=normal or PARIS_NORMAL,
+            min_t=MIN_T if bends else 0.0,
+            bend=not bends,
+        )
+        if isinstance(other, Signature) and (other.heating_bend is None) == bends:
+            half = math.hypot(half, other.interval(reporting_t)[0] - expected)
     return WorksSavings(
         works_start=works_start,
         works_end=works_end,

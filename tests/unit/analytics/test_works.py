@@ -148,3 +148,22 @@ def test_the_report_in_english_and_french() -> None:
     assert f"{100 * found.share:.1f}".replace(".", ",") + " %" in french
     assert "pas un document CEE" in french
     assert "0,2500 EUR/kWh" in french
+
+
+def test_a_bending_heating_carries_the_straight_form_in_its_interval() -> None:
+    """A heat pump's baseline bends; on a colder reporting year the straight form predicts
+    less, and the interval widens by that gap (in quadrature), not only by the statistics."""
+    temps = climate(730)
+    reporting = {d: t - 2.0 for d, t in temps.items() if d > WORKS[1]}
+    temps = {**temps, **reporting}
+    noise = {d: 0.4 * math.sin(7.1 * n) for n, d in enumerate(temps)}
+    kwh = {
+        d: 6.0 + 0.8 * max(0.0, 16.0 - t) + 0.05 * max(0.0, 16.0 - t) ** 2 + noise[d]
+        for d, t in temps.items()
+    }
+    found = result(kwh, temps, *WORKS)
+    assert found.baseline.heating_bend is not None
+    days = [reporting[d] for d in sorted(reporting)]
+    expected, low, high = found.baseline.interval(days)
+    assert found.expected_kwh == pytest.approx(expected)
+    assert found.avoided_high - found.avoided_low > 1.05 * (high - low)
