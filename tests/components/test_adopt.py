@@ -109,10 +109,14 @@ async def _grid(hass: HomeAssistant) -> dict[str, Any]:
     return source
 
 
-async def _adopt(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
+async def _call(
+    hass: HomeAssistant, entry: MockConfigEntry, action: str, **data: Any
+) -> dict[str, Any]:
+    """Call one of the integration's actions for the entry; its response, once the
+    recorder has written what it queued."""
     response = await hass.services.async_call(
         DOMAIN,
-        "adopt_history",
+        action,
         {"config_entry_id": entry.entry_id, **data},
         blocking=True,
         return_response=True,
@@ -121,6 +125,14 @@ async def _adopt(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> di
     await async_wait_recording_done(hass)
     assert isinstance(response, dict)
     return response
+
+
+async def _adopt(hass: HomeAssistant, entry: MockConfigEntry, **data: Any) -> dict[str, Any]:
+    return await _call(hass, entry, "adopt_history", **data)
+
+
+async def _import_csv(hass: HomeAssistant, entry: MockConfigEntry, path: str) -> dict[str, Any]:
+    return await _call(hass, entry, "import_enedis_csv", path=path)
 
 
 async def _setup_with_addon(
@@ -402,17 +414,3 @@ async def test_enedis_csv_import_fills_the_ledger_and_checks_the_meter(
     assert again["days_written"] == 0
     assert again["days_already_stored"] == 3
     assert await statistic_rows(hass, OURS) == rows
-
-
-async def _import_csv(hass: HomeAssistant, entry: MockConfigEntry, path: str) -> dict[str, Any]:
-    response = await hass.services.async_call(
-        DOMAIN,
-        "import_enedis_csv",
-        {"config_entry_id": entry.entry_id, "path": path},
-        blocking=True,
-        return_response=True,
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
-    await async_wait_recording_done(hass)
-    assert isinstance(response, dict)
-    return response
