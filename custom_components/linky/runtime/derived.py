@@ -35,7 +35,7 @@ from homeassistant.util import dt as dt_util
 
 from ..atomic import AtomicSteps
 from ..conso.models import MaxPower
-from ..const import DOMAIN, LOGGER
+from ..const import DOMAIN, LOGGER, SERIES_CONSUMPTION
 from ..energy.ledger import DayData, SeriesLedger, plan_write
 from ..localtime import local_date
 from ..options import LinkyOptions
@@ -243,6 +243,40 @@ class DerivedPart(Notifier, ABC):
     ) -> dict[datetime, float]:
         """Wh per UTC hour of any statistic (see `statistics.read_hourly_wh`)."""
         return await self._async_executor(read_hourly_wh, self.hass, stat_id, start, end, kind)
+
+
+class WindowedPart(DerivedPart):
+    """A part computed over the consumption of the days before today (its window): computed
+    again when a run wrote a day of the window or a new day began (the window moved);
+    back-fill runs, which write older days, leave it alone (no database read)."""
+
+    def __init__(self, context: PartContext) -> None:
+        super().__init__(context)
+        self._computed_on: date | None = None  # the local day the window was last read
+
+    @abstractmethod
+    def _window_start(self, today: date) -> date:
+        """The first day of the window on `today`."""
+
+    async def _async_catch_up(self) -> None:
+        await self._async_recompute()
+
+    async def _async_after_run(self, written: Written) -> None:
+        today = self.today
+        start = self._window_start(today)
+        if self._computed_on == today and not any(
+            day >= start for day in written.get(SERIES_CONSUMPTION, set())
+        ):
+            return
+        await self._async_recompute()
+
+    async def _async_recompute(self) -> None:
+        self._computed_on = self.today
+        await self._async_compute(self._computed_on)
+
+    @abstractmethod
+    async def _async_compute(self, today: date) -> None:
+        """Compute the part over its window on `today`."""
 
 
 class DerivedSeries(DerivedPart):

@@ -15,7 +15,7 @@ from ..const import SERIES_CONSUMPTION
 from ..energy.hourly import local_day_bounds
 from ..options import LinkyOptions
 from ..statistics import statistic_id
-from .derived import DerivedPart, PartContext, PartSensorDescription, Written
+from .derived import PartContext, PartSensorDescription, WindowedPart
 
 PEAK_DAYS: Final = 30
 
@@ -38,7 +38,7 @@ def _hours_attributes(part: PeakHoursPart) -> dict[str, object] | None:
     }
 
 
-class PeakHoursPart(DerivedPart):
+class PeakHoursPart(WindowedPart):
     """Keeps one meter's typical peak hours of the last 30 days up to date."""
 
     key = "peak_hours"
@@ -56,29 +56,17 @@ class PeakHoursPart(DerivedPart):
         super().__init__(context)
         # None until computed, or without any complete hourly day in the window.
         self.typical: PeakHours | None = None
-        self._computed_on: date | None = None  # the local day the window was last read
 
     @classmethod
     def wanted(cls, options: LinkyOptions) -> bool:
         """When hourly data are imported."""
         return options.meter.hourly_history_months > 0
 
-    async def _async_catch_up(self) -> None:
-        await self._async_recompute()
+    def _window_start(self, today: date) -> date:
+        return today - timedelta(days=PEAK_DAYS)
 
-    async def _async_after_run(self, written: Written) -> None:
-        """Recompute when the run wrote a day of the window, or when the window moved (a new
-        day); back-fill runs, which write older days, leave it alone (no database read)."""
-        window_start = self.today - timedelta(days=PEAK_DAYS)
-        days = written.get(SERIES_CONSUMPTION, set())
-        if self._computed_on == self.today and not any(day >= window_start for day in days):
-            return
-        await self._async_recompute()
-
-    async def _async_recompute(self) -> None:
+    async def _async_compute(self, today: date) -> None:
         """Over the 30 local days before today."""
-        today = self.today
-        self._computed_on = today
         start, _ = local_day_bounds(today - timedelta(days=PEAK_DAYS))
         end, _ = local_day_bounds(today)
         rows = await self._async_read_hourly(

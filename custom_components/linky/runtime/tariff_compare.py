@@ -51,7 +51,7 @@ from ..energy.tariffs import (
 from ..localtime import local_date
 from ..options import LinkyOptions
 from ..statistics import read_hourly_wh, read_stored_days, statistic_id
-from .derived import DerivedPart, PartContext, PartSensorDescription, Written
+from .derived import PartContext, PartSensorDescription, WindowedPart
 from .tempo_source import async_get_source
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ def _comparison_attributes(part: TariffComparisonPart) -> dict[str, Any] | None:
     return {key: data[key] for key in keep if key in data}
 
 
-class TariffComparisonPart(DerivedPart):
+class TariffComparisonPart(WindowedPart):
     """The cheapest tariff option over the last 12 months of one meter (see the module
     docstring)."""
 
@@ -304,27 +304,17 @@ class TariffComparisonPart(DerivedPart):
     def __init__(self, context: PartContext) -> None:
         super().__init__(context)
         self.result: TariffComparison | None = None
-        self._computed_on: date | None = None
 
     @classmethod
     def wanted(cls, options: LinkyOptions) -> bool:
         """With a tariff: the comparison is against the user's contract."""
         return options.tariff is not None
 
-    async def _async_catch_up(self) -> None:
-        await self._async_recompute()
+    def _window_start(self, today: date) -> date:
+        return months_before(today, DEFAULT_MONTHS)
 
-    async def _async_after_run(self, written: Written) -> None:
-        """When the run wrote a day of the 12 months, or a new day began; back-fill runs,
-        which write older days, leave it alone."""
-        window_start = months_before(self.today, DEFAULT_MONTHS)
-        days = written.get(SERIES_CONSUMPTION, set())
-        if self._computed_on == self.today and not any(day >= window_start for day in days):
-            return
-        await self._async_recompute()
-
-    async def _async_recompute(self) -> None:
-        self._computed_on = self.today
+    async def _async_compute(self, today: date) -> None:
+        """Over the 12 months before today."""
         context = self.context
         inputs = await _async_inputs(
             self.hass, self.pdl, context.options, context.tempo, DEFAULT_MONTHS
