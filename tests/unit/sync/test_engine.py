@@ -14,7 +14,7 @@ import pytest
 from conso_emulator import HOME_PDL, Fault
 from custom_components.linky.conso.errors import ErrorKind
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
-from custom_components.linky.energy.ledger import Resolution
+from custom_components.linky.energy.ledger import DayData, Resolution
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.sync.engine import MAX_GAP_ATTEMPTS
 from custom_components.linky.sync.model import RunStatus, SyncOptions
@@ -237,3 +237,43 @@ def test_saved_error_of_version_0_1_0_reads_as_its_kind() -> None:
     assert ErrorInfo.from_dict({**saved["last_error"], "kind": "Whatever"}).kind is (  # type: ignore[union-attr]
         ErrorKind.UNKNOWN
     )
+
+
+async def test_imported_days_are_never_asked_and_never_replace_the_apis() -> None:
+    """Days stored from elsewhere (a file, another tool) are done: the back-fill of the
+    hourly month asks no window made only of them, and an import never replaces what the
+    API stored hour by hour; it does replace a daily total with hours."""
+    meter = make_meter(NOW, ONE_MONTH)
+    truth = meter.emulator.truth
+    month = [TODAY - timedelta(days=n) for n in range(8, 32)]  # the back-filled part
+    hourly = []
+    for day in month:
+        start, end = local_day_bounds(day)
+        hours = truth.hourly_wh(HOME_PDL, False, start, end)
+        hourly.append(DayData.hourly(day, hours))
+    written = await meter.sync.async_import("consumption", hourly)
+    assert written == sorted(month)
+    result = await meter.sync.async_run()
+    assert result.status is RunStatus.OK
+    curve = _starts(meter, CURVE)
+    assert curve == [(TODAY - timedelta(days=7)).isoformat()]  # the daily refresh only
+    _assert_matches_truth(meter)
+
+    stored = meter.sync.state.series_state("consumption").ledger
+    day = TODAY - timedelta(days=3)  # stored hour by hour by the daily refresh
+    assert await meter.sync.async_import("consumption", [DayData.daily(day, 1.0)]) == []
+    assert (
+        await meter.sync.async_import(
+            "consumption", [DayData.hourly(day, dict.fromkeys(day_hours(day), 1.0))]
+        )
+        == []
+    )
+    assert meter.sync.state.series_state("consumption").ledger.get(day) == stored.get(day)
+    old = TODAY - timedelta(days=200)  # a daily total from the first import
+    record = stored.get(old)
+    assert record is not None
+    assert record.resolution is Resolution.DAILY
+    start, end = local_day_bounds(old)
+    upgraded = DayData.hourly(old, truth.hourly_wh(HOME_PDL, False, start, end))
+    assert await meter.sync.async_import("consumption", [upgraded]) == [old]
+    _assert_matches_truth(meter)
