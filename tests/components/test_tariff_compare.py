@@ -106,7 +106,7 @@ async def test_compare_and_shift_on_the_stored_months(
     assert answer["kva"] == 6
     assert answer["period_first"] == "2026-07-23"
     assert answer["period_last"] == "2026-11-22"
-    assert answer["prices_known_from"] == "2025-08-01"
+    assert answer["prices_known_from"] == "2024-02-01"
 
     # what is stored over the period: daily-only days and hourly days
     start = datetime.combine(date(2026, 7, 23), time(), PARIS).astimezone(UTC)

@@ -334,8 +334,8 @@ def test_the_default_grids_price_each_kva() -> None:
     nine = compare_tariffs(flat([day]), TariffSetup(9, colours=colours), BASE)
     assert round(six.options[BASE].energy_eur, 4) == round(24 * 0.1940, 4)
     assert round(nine.options[BASE].energy_eur, 4) == round(24 * 0.1927, 4)
-    assert six.options[BASE].subscription_known  # 189.99 a year at 6 kVA
-    assert not nine.options[BASE].subscription_known
+    assert six.options[BASE].subscription_known  # 187.80 a year at 6 kVA
+    assert nine.options[BASE].subscription_known  # 234.72 a year at 9 kVA
 
 
 def test_as_dict_is_json_and_rounded() -> None:

@@ -467,16 +467,25 @@ def test_missing_price_error_names_the_bucket() -> None:
 def test_defaults_follow_the_regulated_movements() -> None:
     """Base moved on 2026-02-01 and depends on the power since then."""
     small = default_tariff(ContractOption.BASE, 6)
-    assert [p.start for p in small.periods] == [date(2025, 8, 1), date(2026, 2, 1)]
-    assert small.period_at(date(2026, 1, 31)) == small.periods[0]
-    assert small.period_at(date(2026, 2, 1)) == small.periods[1]
-    assert small.period_at(date(2025, 7, 31)) is None
-    assert small.periods[0].prices[Bucket.BASE] == D("0.1952")
-    assert small.periods[1].prices[Bucket.BASE] == D("0.1940")
-    assert small.periods[1].subscription_monthly == D("189.99") / 12
+    assert [p.start for p in small.periods] == [
+        date(2024, 2, 1),
+        date(2025, 2, 1),
+        date(2025, 8, 1),
+        date(2026, 2, 1),
+    ]
+    assert small.period_at(date(2026, 1, 31)) == small.periods[2]
+    assert small.period_at(date(2026, 2, 1)) == small.periods[3]
+    assert small.period_at(date(2025, 7, 31)) == small.periods[1]
+    assert small.period_at(date(2024, 1, 31)) is None
+    assert small.periods[2].prices[Bucket.BASE] == D("0.1952")
+    assert small.periods[3].prices[Bucket.BASE] == D("0.1940")
+    assert small.periods[3].subscription_monthly == D("187.80") / 12
     large = default_tariff(ContractOption.BASE, 9, subscription_monthly=D("20"))
-    assert large.periods[1].prices[Bucket.BASE] == D("0.1927")
-    assert large.periods[1].subscription_monthly == D("20")
+    assert large.periods[3].prices[Bucket.BASE] == D("0.1927")
+    assert large.periods[3].subscription_monthly == D("234.72") / 12
+    # Tempo is not offered at 24 kVA: no confirmed subscription, the user's one applies
+    unlisted = default_tariff(ContractOption.TEMPO, 24, subscription_monthly=D("20"))
+    assert unlisted.periods[-1].subscription_monthly == D("20")
     tempo = default_tariff(ContractOption.TEMPO, 9)
     assert tempo.periods[-1].prices[Bucket.RED_HP] == D("0.7060")
     for grid in DEFAULT_TARIFFS:
