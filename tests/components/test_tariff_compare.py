@@ -54,7 +54,7 @@ from .helpers import by_hour, meter_entry, sensor_state, setup_integration, stat
 from .test_insights import NOW
 
 WINDOW = OffPeakWindow(time(23), time(7))
-SUBSCRIPTION = Decimal("15.5")  # EUR/month: the table has no HP/HC figure for 6 kVA
+SUBSCRIPTION = Decimal("15.5")  # EUR/month: the table's 6 kVA HP/HC figure prevails
 MONTHS = 4
 BLOCK_KWH = 2.0
 HEATER = "sensor.water_heater_energy"

@@ -9,7 +9,7 @@ off-peak windows and subscription price from the options, and the Tempo colours 
 entry's Tempo source, else the public calendar; cached, a few requests per season at most).
 The maths are `analytics/tariff_compare.py` and `analytics/load_shift.py`, run in the
 executor. Every option is priced at the regulated prices of each day: hours before the
-first grid of the table (1 August 2025) are not priced and are reported as missing.
+first grid of the table (1 February 2024) are not priced and are reported as missing.
 
 - Current option: the contract option of the user's tariff in force today (the last period
   when none is); without a tariff, Base is the reference (`current_configured: false`).
