@@ -26,7 +26,7 @@ from homeassistant.components.recorder.statistics import (
     statistics_during_period,
 )
 from homeassistant.components.recorder.tasks import RecorderTask
-from homeassistant.const import UnitOfEnergy, UnitOfTemperature
+from homeassistant.const import UnitOfEnergy, UnitOfPower, UnitOfTemperature
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance, session_scope
 from homeassistant.util import dt as dt_util
@@ -203,6 +203,22 @@ def read_hourly_wh(
         dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
         for row in stats.get(stat_id, [])
         if isinstance(value := row.get(kind), int | float)
+    }
+
+
+_W = {"power": UnitOfPower.WATT}
+
+
+def read_hourly_power_wh(
+    hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None
+) -> dict[datetime, float]:
+    """Wh per UTC hour start of a power sensor: its hourly mean in W (a mean of W over one
+    hour is that hour's Wh), in the recorder's executor."""
+    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", _W, {"mean"})  # type: ignore[arg-type]
+    return {
+        dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
+        for row in stats.get(stat_id, [])
+        if isinstance(value := row.get("mean"), int | float)
     }
 
 

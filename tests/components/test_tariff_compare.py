@@ -59,6 +59,7 @@ MONTHS = 4
 BLOCK_KWH = 2.0
 HEATER = "sensor.water_heater_energy"
 HEATER_KWH = 0.3
+HEATER_POWER = "sensor.water_heater_power"
 
 
 async def _call(hass: HomeAssistant, service: str, **fields: Any) -> dict[str, Any]:
@@ -239,6 +240,21 @@ def _import_load(hass: HomeAssistant, load: dict[datetime, float]) -> None:
     async_import_statistics(hass, metadata, rows)
 
 
+def _import_power(hass: HomeAssistant, watts: dict[datetime, float]) -> None:
+    """Hourly means (W) of a power sensor, as the recorder compiles them."""
+    metadata = StatisticMetaData(
+        mean_type=StatisticMeanType.ARITHMETIC,
+        has_sum=False,
+        name="Water heater power",
+        source="recorder",
+        statistic_id=HEATER_POWER,
+        unit_class="power",
+        unit_of_measurement="W",
+    )
+    rows = [StatisticData(start=hour, mean=w, min=w, max=w) for hour, w in sorted(watts.items())]
+    async_import_statistics(hass, metadata, rows)
+
+
 @pytest.mark.freeze_time(NOW)
 async def test_without_a_tariff_and_a_recorded_load(
     hass: HomeAssistant, emulator: Emulator, emulator_url: str
@@ -286,3 +302,16 @@ async def test_without_a_tariff_and_a_recorded_load(
         HEATER_KWH * (_hphc_price(Bucket.HP, d.day) - _hphc_price(Bucket.HC, d.day)) for d in hourly
     )
     assert abs(shift["options"]["hphc"]["saving_eur"] - expected) <= 0.005 + 1e-9
+
+    # The same load recorded by a power sensor (300 W over the hour): the same saving.
+    _import_power(hass, dict.fromkeys(load, HEATER_KWH * 1000))
+    await async_wait_recording_done(hass)
+    by_power = await _call(
+        hass,
+        SERVICE_SIMULATE_LOAD_SHIFT,
+        config_entry_id=entry.entry_id,
+        entity_id=HEATER_POWER,
+        target_window="22:00-06:00",
+    )
+    assert by_power["requested_kwh"] == pytest.approx(shift["requested_kwh"], abs=1e-6)
+    assert by_power["options"] == shift["options"]

@@ -50,7 +50,12 @@ from ..energy.tariffs import (
 )
 from ..localtime import local_date
 from ..options import LinkyOptions
-from ..statistics import read_hourly_wh, read_stored_days, statistic_id
+from ..statistics import (
+    read_hourly_power_wh,
+    read_hourly_wh,
+    read_stored_days,
+    statistic_id,
+)
 from .derived import PartContext, PartSensorDescription, WindowedPart
 from .tempo_source import async_get_source
 
@@ -112,7 +117,8 @@ async def async_simulate_load_shift(
     entity_id: str | None,
 ) -> dict[str, Any]:
     """What the last `months` months would have cost with a block (kWh a day) or a recorded
-    load (an energy sensor's hourly statistics) moved into `window`."""
+    load (an energy sensor's hourly statistics, or a power sensor's hourly means) moved
+    into `window`."""
     if (kwh_per_day is None) == (entity_id is None):
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="shift_block_or_entity"
@@ -129,8 +135,11 @@ async def async_simulate_load_shift(
     if entity_id is not None:
         start = local_day_bounds(inputs.first)[0]
         end = local_day_bounds(inputs.last)[1]
-        load = await get_instance(hass).async_add_executor_job(
+        instance = get_instance(hass)
+        load = await instance.async_add_executor_job(
             read_hourly_wh, hass, entity_id, start, end, "change"
+        ) or await instance.async_add_executor_job(
+            read_hourly_power_wh, hass, entity_id, start, end
         )
         if not load:
             raise ServiceValidationError(
