@@ -1157,9 +1157,10 @@ async def test_contract_prices_prefilled_with_dated_public_prices(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     tariff = config_entry.options["tariff"]
-    assert [p["start"] for p in tariff["periods"]] == ["2025-08-01", "2026-02-01"]
-    assert tariff["periods"][0]["prices"] == {"hp": "0.2081", "hc": "0.1635"}
-    assert tariff["periods"][1]["prices"] == {"hp": "0.2065", "hc": "0.1579"}
+    starts = [p["start"] for p in tariff["periods"]]
+    assert starts == ["2024-02-01", "2025-02-01", "2025-08-01", "2026-02-01"]
+    assert tariff["periods"][2]["prices"] == {"hp": "0.2081", "hc": "0.1635"}
+    assert tariff["periods"][3]["prices"] == {"hp": "0.2065", "hc": "0.1579"}
     assert all(p["offpeak"] == ["01:30-07:30", "12:30-14:30"] for p in tariff["periods"])
     assert validation_requests(emulator) == 0
 
