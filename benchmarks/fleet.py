@@ -277,14 +277,14 @@ requests a day (each request shares a 12 h window with one burst or the other).
 - **Start**: the meters present from the start have run for years (36 months of daily
   values, 24 months hourly, stored up to the day before yesterday; yesterday's daily run
   done). Added meters start empty: first import, then about 104 hourly windows.
-- **Today's rules**, reproduced from `coordinator.py`: one timer per meter, re-armed only
-  after its own run; `_next_run_time` (first import at once, the daily slot of
+- **Today's rules**, the coordinator's own (`sync/runs.py`): one timer per meter, re-armed
+  only after its own run; `next_run_time` (first import at once, the daily slot of
   `sync/schedule.py`, back-fill at `budget.available_at(BACKFILL_RESERVE + 1)` when gaps
   remain and the last run did not fail, `budget.next_available_at()`, `MIN_RUN_GAP`, the
-  failure back-off) and `_async_run` (daily when due, back-fill always; the retry day set
-  when yesterday is missing or the run failed; nothing recorded after a budget refusal).
-  The unit tests read the constants from `coordinator.py` and check the reproduction
-  against `next_daily_run` and the retry slot.
+  failure back-off) and `async_scheduled_run` (daily when due, back-fill always; the retry
+  day set when yesterday is missing or the run failed; nothing recorded after a budget
+  refusal). The unit tests check that the coordinator and the harness call these same
+  functions, and check them against `next_daily_run` and the retry slot.
 - **Publication** of day D (seeded per day): 80 % on D+1 between 07:30 and 08:30, 12 %
   between 08:30 and 10:00, 5 % between 12:00 and 17:00, 3 % on D+2 between 07:30 and
   08:30; the same time for every meter plus 0 to 10 minutes per meter; 0.3 % of a meter's

@@ -5,11 +5,11 @@ driven by the real `MeterSync` engine through an in-process fake Conso API (its 
 publication model and faults, no HTTP, no JSON: 40 meters x 30 days in seconds), and writes
 to a sink that only records when each day was first stored. Two rule sets drive them:
 
-- `Rules.TODAY`: today's coordinator, reproduced from `coordinator.py` (`_next_run_time`,
-  `_async_run`: the per-PDL daily slot of `sync/schedule.py`, the one afternoon retry,
-  back-fill whenever the budget is above `BACKFILL_RESERVE`, `MIN_RUN_GAP`, the failure
-  back-off). Each meter has its own timer, re-armed only after its own run, as in Home
-  Assistant.
+- `Rules.TODAY`: today's coordinator, with its own scheduling (`sync/runs.py`:
+  `next_run_time`, `async_scheduled_run`: the per-PDL daily slot of `sync/schedule.py`, the
+  one afternoon retry, back-fill whenever the budget is above `BACKFILL_RESERVE`,
+  `MIN_RUN_GAP`, the failure back-off). Each meter has its own timer, re-armed only after
+  its own run, as in Home Assistant.
 - `Rules.PROPOSED`: `benchmarks/fleet_policy.py` (one fleet-level scheduler).
 
 `simulate()` returns the metrics of one scenario (`SimResult`) and asserts that no rolling
@@ -36,23 +36,21 @@ from custom_components.linky.conso.errors import (
     ConsoApiNoDataError,
     ConsoApiServerError,
 )
-from custom_components.linky.conso.models import DailyEnergy, DateRange, EnergyInterval, MaxPower
+from custom_components.linky.conso.models import DailyEnergy, EnergyInterval, MaxPower
 from custom_components.linky.conso.parsing import LoadCurve
 from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
 from custom_components.linky.energy.ledger import DayRecord, Resolution, SeriesLedger, WritePlan
 from custom_components.linky.localtime import PARIS, local_date
-from custom_components.linky.sync.engine import MAX_POWER_KEEP_DAYS, MeterSync
+from custom_components.linky.sync.engine import MeterSync
 from custom_components.linky.sync.gaps import RECENT_DAYS, GapPlanner
-from custom_components.linky.sync.model import RunResult, RunStatus, SyncOptions
-from custom_components.linky.sync.schedule import ScheduleState, next_daily_run
+from custom_components.linky.sync.model import RunStatus, SyncOptions
+from custom_components.linky.sync.runs import async_scheduled_run, next_run_time
+from custom_components.linky.sync.schedule import ScheduleState
 from custom_components.linky.sync.state import SyncState
 
 # Today's coordinator constants (copied: `coordinator.py` imports Home Assistant; a unit
 # test reads them from its source and checks they match).
-MIN_RUN_GAP = timedelta(minutes=2)
-FAILURE_BACKOFF = timedelta(hours=1)
-MAX_FAILURE_BACKOFF = timedelta(days=2)
 
 START = date(2026, 3, 2)
 """The first simulated day (a Monday; the spring DST change, 29 March, is inside 30 days)."""
@@ -322,12 +320,11 @@ class RecordingSink:
 
 
 class FleetMeterSync(MeterSync):
-    """`MeterSync` with the two knobs the proposed policy needs (what a `fleet.py` would add
-    to the engine): which series the daily refresh reads (`curve_series`, None: all) and how
-    many days of max power it asks for (`max_power_days`, None: none)."""
+    """`MeterSync` with the knob the proposed policy needs (what a `fleet.py` would add to
+    the engine): which series the daily refresh reads (`curve_series`, None: all); how many
+    days of max power a run asks for is the engine's own `max_power_days`."""
 
     curve_series: frozenset[str] | None = None
-    max_power_days: int | None = RECENT_DAYS
     _pending: tuple[tuple[object, ...], bool] | None = None
 
     def _gaps_key(self) -> tuple[object, ...]:
@@ -359,24 +356,6 @@ class FleetMeterSync(MeterSync):
     async def _refresh_recent(self, series: str) -> None:
         if self.curve_series is None or series in self.curve_series:
             await super()._refresh_recent(series)
-
-    async def _refresh_max_power(self) -> None:
-        days = self.max_power_days
-        if days is None:
-            return
-        rng = DateRange(self.today - timedelta(days=days), self.today)
-        pdl = self.options.pdl
-        try:
-            values: list[MaxPower] = await self._call(
-                lambda: self.client.max_power(pdl, rng.start, rng.end)
-            )
-        except ConsoApiNoDataError, ConsoApiHistoryLimitError:
-            return
-        for value in values:
-            self.state.max_power[value.day] = value
-        oldest = self.today - timedelta(days=MAX_POWER_KEEP_DAYS)
-        for day in [day for day in self.state.max_power if day < oldest]:
-            del self.state.max_power[day]
 
 
 # --- meters ---------------------------------------------------------------------------------------
@@ -439,45 +418,6 @@ def pdl_of(seed: int, index: int) -> str:
 
 
 # --- today's rules ------------------------------------------------------------------------------
-
-
-def today_next_run_time(
-    now: datetime, pdl: str, sync: MeterSync, budget: RequestBudget
-) -> datetime:
-    """`LinkyCoordinator._next_run_time` (never banned nor failed on auth here)."""
-    state = sync.state
-    if sync.first_import_pending and not state.failures:
-        when = now
-    else:
-        when, _ = next_daily_run(now, pdl, state.schedule)
-        if not state.failures and budget.cap > sync.backfill_reserve and sync.backfill_pending():
-            when = min(when, budget.available_at(sync.backfill_reserve + 1))
-    when = max(when, budget.next_available_at())
-    if state.last_attempt is not None:
-        when = max(when, state.last_attempt + MIN_RUN_GAP)
-        if state.failures:
-            backoff = FAILURE_BACKOFF * 2 ** min(state.failures - 1, 8)
-            when = max(when, state.last_attempt + min(backoff, MAX_FAILURE_BACKOFF))
-    return max(when, now)
-
-
-async def today_run(now: datetime, pdl: str, sync: MeterSync) -> RunResult:
-    """`LinkyCoordinator._async_run` without the recorder, the derived parts and storage."""
-    state = sync.state
-    today = local_date(now)
-    first_import = sync.first_import_pending
-    due, is_retry = next_daily_run(now, pdl, state.schedule)
-    daily = first_import or due <= now
-    result = await sync.async_run(daily=daily, backfill=True)
-    if daily and result.status is not RunStatus.BUDGET:
-        schedule = state.schedule
-        schedule.last_run_day = today
-        if is_retry:
-            schedule.retry_done_day = today
-        yesterday = today - timedelta(days=1)
-        if result.status is RunStatus.FAILED or not sync.has_day(SERIES_CONSUMPTION, yesterday):
-            schedule.retry_day = today
-    return result
 
 
 # --- results --------------------------------------------------------------------------------------
@@ -656,12 +596,12 @@ class FleetSim:
     def _today_schedule(self, meter: SimMeter) -> None:
         meter.version += 1
         version = meter.version
-        when = today_next_run_time(self.clock.now, meter.pdl, meter.sync, self.budget)
+        when = next_run_time(self.clock.now, meter.pdl, meter.sync, self.budget)
 
         async def fire() -> None:
             if meter.version != version:
                 return
-            await today_run(self.clock.now, meter.pdl, meter.sync)
+            await async_scheduled_run(self.clock.now, meter.pdl, meter.sync)
             self._after_run(meter)
             self._today_schedule(meter)
 

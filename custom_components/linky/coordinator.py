@@ -44,19 +44,13 @@ from .runtime.store import entry_store
 from .statistics import RecorderSink, async_delete_rows_before, statistic_id
 from .sync.engine import MeterSync
 from .sync.model import RunResult, RunStatus, SyncOptions
-from .sync.schedule import next_daily_run
-from .sync.state import Adoption, ErrorInfo, SeriesState, SyncState
+from .sync.runs import async_scheduled_run, next_run_time
+from .sync.state import ErrorInfo, SeriesState, SyncState
 
 if TYPE_CHECKING:
     from .runtime import LinkyConfigEntry
 
 STALE_AFTER_DAYS = 3
-# The smallest pause between two runs of one meter (avoids tight loops whatever happens).
-MIN_RUN_GAP = timedelta(minutes=2)
-# After failed runs, the next one waits at least this long, doubled at each failure in a
-# row, up to MAX_FAILURE_BACKOFF (on top of the daily schedule's single retry).
-FAILURE_BACKOFF = timedelta(hours=1)
-MAX_FAILURE_BACKOFF = timedelta(days=2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,30 +213,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         """When the next run should start, or None when nothing may run."""
         if self._closed or self.api.banned_at is not None or self._auth_failed:
             return None
-        now = dt_util.utcnow()
-        sync = self._sync
-        state = sync.state
-        budget = self.api.budget
-        if sync.first_import_pending and not state.failures:
-            when = now  # first import (of a new meter, or of production just enabled)
-        else:
-            # The daily run, or its single retry after a failure (a failed first import too).
-            when, _ = next_daily_run(now, self.pdl, state.schedule)
-            if (
-                not state.failures
-                and budget.cap > sync.backfill_reserve
-                and sync.backfill_pending()
-            ):
-                # Back-fill continues as soon as the shared budget has room above its
-                # reserve, but not after a failed run (that waits for the retry slot).
-                when = min(when, budget.available_at(sync.backfill_reserve + 1))
-        when = max(when, budget.next_available_at())
-        if state.last_attempt is not None:
-            when = max(when, state.last_attempt + MIN_RUN_GAP)
-            if state.failures:
-                backoff = FAILURE_BACKOFF * 2 ** min(state.failures - 1, 8)
-                when = max(when, state.last_attempt + min(backoff, MAX_FAILURE_BACKOFF))
-        return max(when, now)
+        return next_run_time(dt_util.utcnow(), self.pdl, self._sync, self.api.budget)
 
     @callback
     def _async_schedule(self) -> None:
@@ -297,14 +268,17 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             self._async_schedule()
 
     async def async_import_days(
-        self, series: str, days: Sequence[DayData], adoption: Adoption | None = None
+        self,
+        series: str,
+        days: Sequence[DayData],
+        adopted_from: tuple[Sequence[str], date] | None = None,
     ) -> list[date]:
         """Store days that come from elsewhere (no request, see `MeterSync.async_import`)
         between two runs; the derived parts follow them as after a run. Returns the days
         written."""
         await self._async_between_runs()
         try:
-            written = await self._sync.async_import(series, days, adoption)
+            written = await self._sync.async_import(series, days, adopted_from)
             for part in self.derived:
                 await part.async_after_run(self._sync.written_days)
             await self.store.async_save(self._sync.state.as_dict())
@@ -370,22 +344,10 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         sync = self._sync
         state = sync.state
         now = dt_util.utcnow()
-        today = local_date(now)
         if not self._ledger_checked:
             await self._async_check_ledgers()
-        first_import = sync.first_import_pending
-        due, is_retry = next_daily_run(now, self.pdl, state.schedule)
-        daily = first_import or due <= now
-        result = await sync.async_run(daily=daily, backfill=True)
+        result = await async_scheduled_run(now, self.pdl, sync)
         LOGGER.debug("Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests)
-        if daily and result.status is not RunStatus.BUDGET:
-            schedule = state.schedule
-            schedule.last_run_day = today
-            if is_retry:
-                schedule.retry_done_day = today
-            yesterday = today - timedelta(days=1)
-            if result.status is RunStatus.FAILED or not sync.has_day(SERIES_CONSUMPTION, yesterday):
-                schedule.retry_day = today
         for part in self.derived:
             await part.async_after_run(sync.written_days)
         await self._async_apply_retention()

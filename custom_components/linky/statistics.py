@@ -206,22 +206,6 @@ def read_hourly_wh(
     }
 
 
-_W = {"power": UnitOfPower.WATT}
-
-
-def read_hourly_power_wh(
-    hass: HomeAssistant, stat_id: str, start: datetime, end: datetime | None
-) -> dict[datetime, float]:
-    """Wh per UTC hour start of a power sensor: its hourly mean in W (a mean of W over one
-    hour is that hour's Wh), in the recorder's executor."""
-    stats = statistics_during_period(hass, start, end, {stat_id}, "hour", _W, {"mean"})  # type: ignore[arg-type]
-    return {
-        dt_util.utc_from_timestamp(row["start"]): max(float(value), 0.0)
-        for row in stats.get(stat_id, [])
-        if isinstance(value := row.get("mean"), int | float)
-    }
-
-
 def read_series_hourly(
     hass: HomeAssistant, stat_ids: set[str], start: datetime, end: datetime
 ) -> dict[str, dict[datetime, float]]:
@@ -238,14 +222,21 @@ def read_series_hourly(
     }
 
 
-_CELSIUS = {"temperature": UnitOfTemperature.CELSIUS}
+CELSIUS: dict[str, str] = {"temperature": UnitOfTemperature.CELSIUS}
+WATT: dict[str, str] = {"power": UnitOfPower.WATT}
+"""The units `read_hourly_means` converts to: a temperature sensor's °C; a power sensor's W
+(a mean of W over one hour is that hour's Wh)."""
 
 
 def read_hourly_means(
-    hass: HomeAssistant, entity_id: str, start: datetime, end: datetime
+    hass: HomeAssistant,
+    entity_id: str,
+    start: datetime,
+    end: datetime,
+    units: dict[str, str] = CELSIUS,
 ) -> dict[datetime, float]:
-    """The hourly means (°C) of a temperature sensor's statistics, per UTC hour (executor)."""
-    stats = statistics_during_period(hass, start, end, {entity_id}, "hour", _CELSIUS, {"mean"})  # type: ignore[arg-type]
+    """The hourly means of a sensor's statistics in `units`, per UTC hour (executor)."""
+    stats = statistics_during_period(hass, start, end, {entity_id}, "hour", units, {"mean"})
     return {
         dt_util.utc_from_timestamp(row["start"]): float(value)
         for row in stats.get(entity_id, [])

@@ -28,7 +28,6 @@ from ..energy.adopt import AdoptionPlan, AdoptionUnitError, SourceRows, plan_ado
 from ..localtime import local_date
 from ..repairs import async_set_adoption_offer
 from ..statistics import statistic_id
-from ..sync.state import Adoption
 
 if TYPE_CHECKING:
     from . import LinkyConfigEntry
@@ -167,8 +166,9 @@ async def async_adopt(
             continue
         assert plan.last_day is not None
         until = plan.before or plan.last_day + timedelta(days=1)
-        adoption = Adoption(sources=list(preview.sources), until=until, days=0, wh=0.0)
-        days = await coordinator.async_import_days(preview.series, plan.days, adoption)
+        days = await coordinator.async_import_days(
+            preview.series, plan.days, (preview.sources, until)
+        )
         written[preview.series] = len(days)
     return written
 

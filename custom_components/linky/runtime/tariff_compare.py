@@ -51,7 +51,8 @@ from ..energy.tariffs import (
 from ..localtime import local_date
 from ..options import LinkyOptions
 from ..statistics import (
-    read_hourly_power_wh,
+    WATT,
+    read_hourly_means,
     read_hourly_wh,
     read_stored_days,
     statistic_id,
@@ -138,9 +139,12 @@ async def async_simulate_load_shift(
         instance = get_instance(hass)
         load = await instance.async_add_executor_job(
             read_hourly_wh, hass, entity_id, start, end, "change"
-        ) or await instance.async_add_executor_job(
-            read_hourly_power_wh, hass, entity_id, start, end
         )
+        if not load:  # a power sensor: its hourly mean in W is the hour's Wh
+            watts = await instance.async_add_executor_job(
+                read_hourly_means, hass, entity_id, start, end, WATT
+            )
+            load = {hour: max(w, 0.0) for hour, w in watts.items()}
         if not load:
             raise ServiceValidationError(
                 translation_domain=DOMAIN,

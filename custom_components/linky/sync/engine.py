@@ -102,6 +102,7 @@ class MeterSync:
         self._now = now
         self._remaining = remaining
         self.backfill_reserve = backfill_reserve
+        self.max_power_days: int | None = RECENT_DAYS  # asked by a daily run (None: none)
         self._requests = 0
         self._writes = AtomicSteps()
         # Days written (or rewritten) to the statistics during the last run, per series:
@@ -160,14 +161,17 @@ class MeterSync:
         return dropped
 
     async def async_import(
-        self, series: str, days: Iterable[DayData], adoption: Adoption | None = None
+        self,
+        series: str,
+        days: Iterable[DayData],
+        adopted_from: tuple[Sequence[str], date] | None = None,
     ) -> list[date]:
         """Store days that come from elsewhere (another tool's statistics, a file) without
         any request: only the days not stored yet, and HOURLY days over DAILY ones (what the
         API stored is never replaced by a copy). They are then done: never asked for again.
-        With `adoption` (its sources and limit), the days written are remembered as adopted
-        (added to an adoption not confirmed yet), so they can be undone. Returns the days
-        written, oldest first (also in `written_days`)."""
+        With `adopted_from` (the sources, the limit), the days written are remembered as an
+        adoption, so they can be undone. Returns the days written, oldest first (also in
+        `written_days`)."""
         self.written_days = {}
         state = self._series(series)
         wanted = [
@@ -184,16 +188,10 @@ class MeterSync:
         for day in written:
             for tracked in (state.attempts, state.tried_on, state.given_up, state.bad_points):
                 tracked.pop(day, None)
-        if adoption is not None and written:
-            wh = sum(data.total_wh for data in wanted if data.day in set(written))
-            if (previous := state.adoption) is not None and not previous.confirmed:
-                adoption.sources = sorted({*previous.sources, *adoption.sources})
-                adoption.until = max(previous.until, adoption.until)
-                adoption.days += previous.days
-                wh += previous.wh
-            adoption.days += len(written)
-            adoption.wh = wh
-            state.adoption = adoption
+        if adopted_from is not None and written:
+            done = set(written)
+            wh = sum(data.total_wh for data in wanted if data.day in done)
+            state.adoption = Adoption.add(state.adoption, *adopted_from, len(done), wh)
         return written
 
     def undo_adoption(self, series: str) -> date | None:
@@ -396,7 +394,9 @@ class MeterSync:
         await self._fallback_to_daily(series, partial)
 
     async def _refresh_max_power(self) -> None:
-        rng = DateRange(self.today - timedelta(days=RECENT_DAYS), self.today)
+        if self.max_power_days is None:
+            return
+        rng = DateRange(self.today - timedelta(days=self.max_power_days), self.today)
         pdl = self.options.pdl
         try:
             values: list[MaxPower] = await self._call(

@@ -7,6 +7,7 @@ ledger check against the recorder heals the rest).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -73,6 +74,26 @@ class Adoption:
     days: int
     wh: float
     confirmed: bool = False
+
+    @classmethod
+    def add(
+        cls,
+        previous: Adoption | None,
+        sources: Iterable[str],
+        until: date,
+        days: int,
+        wh: float,
+    ) -> Adoption:
+        """`days` days (`wh`) adopted from `sources` before `until`, added to `previous`
+        when that one can still be undone."""
+        if previous is None or previous.confirmed:
+            return cls(sorted(sources), until, days, wh)
+        return cls(
+            sorted({*previous.sources, *sources}),
+            max(previous.until, until),
+            previous.days + days,
+            previous.wh + wh,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""

@@ -28,12 +28,13 @@ from benchmarks.fleet_sim import (
     max_in_window,
     pdl_of,
     steady_state,
-    today_next_run_time,
 )
 from custom_components.linky.conso.budget import RequestBudget
 from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.localtime import PARIS, local_date
+from custom_components.linky.sync import runs
 from custom_components.linky.sync.model import SyncOptions
+from custom_components.linky.sync.runs import next_run_time
 from custom_components.linky.sync.schedule import (
     ScheduleState,
     daily_slot,
@@ -50,23 +51,18 @@ async def _sim(scenario: Scenario, rules: Rules, seed: int = 1) -> tuple[FleetSi
 
 
 def test_coordinator_constants_match() -> None:
-    """The harness copies the coordinator's scheduling constants (it cannot import it:
-    Home Assistant); read them from its source."""
+    """The harness drives today's rules with the coordinator's own scheduling (`sync/runs.py`,
+    which the coordinator calls), not a copy of it."""
     tree = ast.parse(COORDINATOR.read_text(encoding="utf-8"))
-    found = {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
-            name = node.targets[0].id
-            if name in {"MIN_RUN_GAP", "FAILURE_BACKOFF", "MAX_FAILURE_BACKOFF"}:
-                found[name] = eval(  # noqa: S307 (a constant expression of our own file)
-                    compile(ast.Expression(node.value), str(COORDINATOR), "eval"),
-                    {"timedelta": timedelta},
-                )
-    assert found == {
-        "MIN_RUN_GAP": fleet_sim.MIN_RUN_GAP,
-        "FAILURE_BACKOFF": fleet_sim.FAILURE_BACKOFF,
-        "MAX_FAILURE_BACKOFF": fleet_sim.MAX_FAILURE_BACKOFF,
+    imported = {
+        alias.name
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.module == "sync.runs"
+        for alias in node.names
     }
+    assert imported == {"async_scheduled_run", "next_run_time"}
+    assert fleet_sim.next_run_time is runs.next_run_time
+    assert fleet_sim.async_scheduled_run is runs.async_scheduled_run
 
 
 @pytest.mark.parametrize(
@@ -93,7 +89,7 @@ def test_today_next_run_matches_next_daily_run(schedule: ScheduleState) -> None:
     for minutes in range(0, 24 * 60, 7):
         clock.now = local(START, time(0)) + timedelta(minutes=minutes)
         expected, _ = next_daily_run(clock.now, pdl, schedule)
-        assert today_next_run_time(clock.now, pdl, sync, budget) == expected
+        assert next_run_time(clock.now, pdl, sync, budget) == expected
 
 
 async def test_today_rules_run_at_the_slot_and_retry() -> None:
