@@ -25,10 +25,19 @@ from homeassistant.helpers.typing import ConfigType
 from homeassistant.util import dt as dt_util
 
 from .conso.token import ConsentToken, TokenError, parse_token
-from .const import CONF_BASE_URL, CONF_PDL, CONF_TOKEN, DOMAIN, LOGGER, SUBENTRY_LOAD
+from .const import (
+    CONF_BASE_URL,
+    CONF_PDL,
+    CONF_TOKEN,
+    DOMAIN,
+    LOGGER,
+    MIN_REQUEST_CAP,
+    SUBENTRY_LOAD,
+)
 from .coordinator import LinkyCoordinator
-from .instance import async_create_client, async_flush_budgets, async_get_api_state
+from .instance import api_host, async_create_client, async_flush_budgets, async_get_api_state
 from .options import OPTIONS_VERSION, LinkyOptions, migrate
+from .repairs import async_update_fleet_issue
 from .runtime import (
     LinkyConfigEntry,
     LinkyRuntimeData,
@@ -38,6 +47,7 @@ from .runtime import (
 from .runtime.adopt import async_offer_adoption
 from .runtime.shedding import async_restore_when_setup_fails
 from .services import async_setup_services
+from .sync.capacity import plan_fleet
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [
@@ -124,6 +134,7 @@ async def _async_setup(
     entry.async_on_unload(_async_reload_on_new_loads(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
+    _async_fleet_changed(hass, base_url)
     if parts.shedding is not None:
         parts.shedding.async_start_after_startup()
     entry.async_create_background_task(
@@ -167,17 +178,35 @@ async def async_unload_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bo
     for part in runtime.derived:
         await part.async_unload()
     await async_flush_budgets(hass)
+    _async_fleet_changed(hass, entry.data[CONF_BASE_URL])
     return unloaded
 
 
+@callback
+def _async_fleet_changed(hass: HomeAssistant, base_url: str) -> None:
+    """A meter of an API host came or went: the others plan again (`sync/capacity.py`)."""
+    host = api_host(base_url)
+    peers = [
+        entry.runtime_data.coordinator
+        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
+        if api_host(str(entry.data.get(CONF_BASE_URL, ""))) == host
+    ]
+    for coordinator in peers:
+        coordinator.async_fleet_changed()
+    if not peers:  # the last meter of the host: no issue left
+        async_update_fleet_issue(hass, base_url, plan_fleet(MIN_REQUEST_CAP, ()))
+
+
 async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> None:
-    """Delete the entry's saved state; its statistics only if the user asked for it."""
+    """Delete the entry's saved state; its statistics only if the user asked for it. The
+    other meters of its API host may now fit the request limit."""
     await async_remove_entry_data(
         hass,
         entry.entry_id,
         entry.data[CONF_PDL],
         clear_statistics=entry_options(entry).meter.remove_statistics,
     )
+    _async_fleet_changed(hass, entry.data[CONF_BASE_URL])
 
 
 async def async_migrate_entry(hass: HomeAssistant, entry: ConfigEntry) -> bool:

@@ -100,6 +100,7 @@ SERIES_PRODUCTION: Final = "production"
 ISSUE_HOURLY_COLLECTION: Final = "hourly_collection_disabled"
 ISSUE_BANNED: Final = "ip_banned"
 ISSUE_ADOPT: Final = "adopt_history"
+ISSUE_TOO_MANY_METERS: Final = "too_many_meters"
 ISSUE_CONSENT_EXPIRING: Final = "consent_expiring"
 ISSUE_CONSENT_REVOKED: Final = "consent_revoked"
 

@@ -10,7 +10,8 @@ Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.sch
 - One daily run in the meter's slot between 06:00 and 10:00, one retry early in the
   afternoon when yesterday is still missing or the run failed, back-fill runs whenever the
   shared request budget has room above its reserve, and nothing at all once the service has
-  banned this IP.
+  banned this IP. The reserve and the max power cadence come from the plan of every meter
+  using the same API host (`instance.fleet_plan`).
 - After each run, every derived part of the entry gets the days the run wrote.
 - `data` is a snapshot computed from the persisted state, without I/O, for the entities.
 """
@@ -36,12 +37,18 @@ from .conso.token import ConsentToken
 from .const import CONF_BASE_URL, CONF_PDL, DOMAIN, LOGGER, SERIES_CONSUMPTION, SERIES_PRODUCTION
 from .energy.hourly import local_day_bounds
 from .energy.ledger import DayData
-from .instance import ApiState, async_flush_budgets
+from .instance import ApiState, async_flush_budgets, fleet_plan
 from .localtime import PARIS, local_date
-from .repairs import async_report_banned, async_set_consent_revoked, async_update_meter_issues
+from .repairs import (
+    async_report_banned,
+    async_set_consent_revoked,
+    async_update_fleet_issue,
+    async_update_meter_issues,
+)
 from .runtime.derived import DerivedPart
 from .runtime.store import entry_store
 from .statistics import RecorderSink, async_delete_rows_before, statistic_id
+from .sync.capacity import FleetPlan
 from .sync.engine import MeterSync
 from .sync.model import RunResult, RunStatus, SyncOptions
 from .sync.runs import async_scheduled_run, next_run_time
@@ -81,6 +88,7 @@ class LinkyData:
     last_error: ErrorInfo | None
     backfill_progress: float
     banned: bool
+    fleet: FleetPlan
 
 
 def _figures(state: SeriesState, today: date) -> SeriesFigures:
@@ -165,6 +173,15 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._async_track_midnight()
 
     @callback
+    def async_fleet_changed(self) -> None:
+        """A meter of the same API host came or went: plan again, publish (and schedule)."""
+        self._async_state_issues()
+        if self._running:
+            self.async_set_updated_data(self._snapshot())
+        else:
+            self._async_schedule()
+
+    @callback
     def _async_track_midnight(self, _now: datetime | None = None) -> None:
         """Publish a new snapshot at each Paris midnight: "yesterday" moves on even when no
         run happens before the morning."""
@@ -209,10 +226,19 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             raise RuntimeError("coordinator not set up")
         return self.sync
 
+    def _fleet(self) -> FleetPlan:
+        """What the meters of this API host may spend now."""
+        return fleet_plan(self.hass, self.config_entry.data[CONF_BASE_URL], self.api.budget.cap)
+
+    def _apply_fleet(self) -> None:
+        plan = self._fleet()
+        self._sync.backfill_reserve, self._sync.max_power_every = plan.reserve, plan.max_power_every
+
     def _next_run_time(self) -> datetime | None:
         """When the next run should start, or None when nothing may run."""
         if self._closed or self.api.banned_at is not None or self._auth_failed:
             return None
+        self._apply_fleet()
         return next_run_time(dt_util.utcnow(), self.pdl, self._sync, self.api.budget)
 
     @callback
@@ -261,6 +287,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._running = True
         self._idle.clear()
         try:
+            await self._async_parts_caught_up()
             return await self._async_run()
         finally:
             self._running = False
@@ -311,10 +338,17 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
 
     async def _async_between_runs(self) -> None:
         """Wait for the run in progress, then keep runs out until `_async_end_exclusive`."""
+        await self._async_parts_caught_up()
         while self._running:
             await self._idle.wait()
         self._running = True
         self._idle.clear()
+
+    async def _async_parts_caught_up(self) -> None:
+        """Wait until every derived part has caught up with what was stored before this
+        process started: a part never reads days that an import is still writing."""
+        for part in self.derived:
+            await part.async_wait_caught_up()
 
     @callback
     def _async_end_exclusive(self) -> None:
@@ -346,6 +380,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         now = dt_util.utcnow()
         if not self._ledger_checked:
             await self._async_check_ledgers()
+        self._apply_fleet()
         result = await async_scheduled_run(now, self.pdl, sync)
         LOGGER.debug("Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests)
         for part in self.derived:
@@ -410,6 +445,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             ],
             consent_expires=self.token.expires_at,
         )
+        async_update_fleet_issue(self.hass, self.config_entry.data[CONF_BASE_URL], self._fleet())
 
     @callback
     def _async_log_availability(self, result: RunResult) -> None:
@@ -454,4 +490,5 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             last_error=state.last_error,
             backfill_progress=round(sync.backfill_progress() * 100, 1),
             banned=self.api.banned_at is not None,
+            fleet=self._fleet(),
         )

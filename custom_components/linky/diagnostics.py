@@ -129,6 +129,7 @@ async def async_get_config_entry_diagnostics(
             "blocked_until": budget.blocked_until,
             "banned": banned_at is not None,
             "banned_at": banned_at,
+            "fleet": data.fleet.as_dict(),
         },
     }
     secrets = {pdl for pdl in (options.pdl, options.production_pdl) if pdl}

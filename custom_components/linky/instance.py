@@ -6,7 +6,9 @@
   sends to one host (config flow checks, daily runs, back-fill, retries, for every meter)
   goes through the same `RequestBudget`, written to storage before it is sent, so neither a
   restart nor a crash forgets what was sent. Once banned, no entry polls that host until the
-  user confirms the ban is lifted (the repair flow).
+  user confirms the ban is lifted (the repair flow). What the host's meters may spend
+  (the max power cadence, the back-fill's reserve, how many meters the cap keeps fresh) is
+  planned from the entries using it (`fleet_plan`, `sync/capacity.py`).
 - The Conso API clients (`async_create_client`): HA's shared aiohttp session, the shared
   budget of their URL, and the User-Agent Conso API asks public apps to send.
 - `PersistedRegistry`: objects saved together in one Store, one JSON entry per key (the API
@@ -22,6 +24,7 @@ from datetime import datetime
 from typing import Any, Final, Protocol
 from urllib.parse import urlsplit
 
+from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.aiohttp_client import async_get_clientsession
 from homeassistant.helpers.storage import Store
@@ -38,6 +41,7 @@ from .const import (
 )
 from .localtime import parse_optional_instant
 from .options import LinkyOptions
+from .sync.capacity import FleetPlan, plan_fleet
 
 STORAGE_VERSION: Final = 1
 API_STORAGE_KEY: Final = f"{DOMAIN}.service"  # the file name of version 0.1.0, kept
@@ -195,6 +199,19 @@ def _effective_cap(hass: HomeAssistant, url: str, cap: int) -> int:
         if api_host(str(entry.data.get(CONF_BASE_URL, ""))) == url:
             caps.append(LinkyOptions.parse(entry.options).meter.request_cap)
     return min(caps)
+
+
+def fleet_plan(hass: HomeAssistant, base_url: str, cap: int) -> FleetPlan:
+    """What the meters using the host of `base_url` may spend under the shared `cap`: the
+    entries set up (or being set up) count, not those unloaded, failed or being deleted."""
+    url = api_host(base_url)
+    productions = [
+        LinkyOptions.parse(entry.options).meter.production
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if api_host(str(entry.data.get(CONF_BASE_URL, ""))) == url
+        and entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
+    ]
+    return plan_fleet(cap, productions)
 
 
 async def async_get_api_state(

@@ -8,6 +8,9 @@
 - `adopt_history_<entry_id>` (warning, fixable): another Linky tool's statistics exist for
   the meter; the fix flow shows what adopting them would write, adopts them and, if asked,
   switches the Energy dashboard (`runtime/adopt.py`). Raised at set-up, gone once adopted.
+- `too_many_meters_<host key>` (warning): more meters use one Conso API host than its
+  request limit keeps fresh (`sync/capacity.py`); raise the limit or accept a slower
+  refresh. Updated when a meter starts, at midnight and when one is deleted.
 
 Issues are raised and cleared from the meter's saved state (`async_update_meter_issues`) at
 start, after each run and at midnight, so they survive a restart and go away by themselves.
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+import hashlib
 
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
@@ -36,8 +40,11 @@ from .const import (
     ISSUE_CONSENT_EXPIRING,
     ISSUE_CONSENT_REVOKED,
     ISSUE_HOURLY_COLLECTION,
+    ISSUE_TOO_MANY_METERS,
+    MAX_REQUEST_CAP,
 )
-from .instance import async_set_banned
+from .instance import api_host, async_set_banned
+from .sync.capacity import FleetPlan
 
 ATTR_SWITCH_ENERGY = "switch_energy_dashboard"
 LEARN_MORE_URL = "https://github.com/linky-ha/linky#troubleshooting"
@@ -111,6 +118,27 @@ def async_update_meter_issues(
         key=ISSUE_CONSENT_EXPIRING,
         severity=ir.IssueSeverity.WARNING,
         placeholders=placeholders,
+    )
+
+
+@callback
+def async_update_fleet_issue(hass: HomeAssistant, base_url: str, plan: FleetPlan) -> None:
+    """Raise (or clear) the issue of an API host with more meters than its cap keeps fresh."""
+    host = api_host(base_url)
+    key = hashlib.sha256(host.encode()).hexdigest()[:12]
+    _async_issue(
+        hass,
+        f"{ISSUE_TOO_MANY_METERS}_{key}",
+        active=plan.over_capacity,
+        key=ISSUE_TOO_MANY_METERS,
+        severity=ir.IssueSeverity.WARNING,
+        placeholders={
+            "host": host,
+            "meters": str(plan.meters),
+            "capacity": str(plan.capacity),
+            "cap": str(plan.cap),
+            "max_cap": str(MAX_REQUEST_CAP),
+        },
     )
 
 

@@ -46,7 +46,7 @@ class LinkySensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[LinkyData], StateType | date | datetime]
     exists_fn: Callable[[LinkyData], bool] = lambda _: True
     available_fn: Callable[[LinkyData], bool] | None = None
-    attr_fn: Callable[[LinkyData], Mapping[str, Any]] | None = None
+    attr_fn: Callable[[LinkyData], Mapping[str, Any] | None] | None = None
 
 
 def _fresh(data: LinkyData) -> bool:
@@ -54,12 +54,18 @@ def _fresh(data: LinkyData) -> bool:
     return not data.stale
 
 
-def _yesterday_max_power(data: LinkyData) -> MaxPower | None:
-    """The max power of the day before `data.today`, if it is known."""
+def _recent_max_power(data: LinkyData) -> MaxPower | None:
+    """The latest max power known, if it is recent: yesterday's while every run asks for
+    it, at most one cycle old when the budget asks for it every few days (its `day`
+    attribute tells which)."""
     max_power = data.max_power
-    if max_power is None or max_power.day != data.today - timedelta(days=1):
+    if max_power is None or max_power.day < data.today - timedelta(days=data.fleet.max_power_every):
         return None
     return max_power
+
+
+def _max_power_day(data: LinkyData) -> dict[str, Any] | None:
+    return {"day": mp.day.isoformat()} if (mp := _recent_max_power(data)) else None
 
 
 def _energy_descriptions(
@@ -100,14 +106,16 @@ SENSORS: tuple[LinkySensorEntityDescription, ...] = (
         translation_key="max_power_yesterday",
         device_class=SensorDeviceClass.APPARENT_POWER,
         native_unit_of_measurement=UnitOfApparentPower.VOLT_AMPERE,
-        value_fn=lambda data: mp.va if (mp := _yesterday_max_power(data)) else None,
+        value_fn=lambda data: mp.va if (mp := _recent_max_power(data)) else None,
+        attr_fn=_max_power_day,
         available_fn=_fresh,
     ),
     LinkySensorEntityDescription(
         key="max_power_time",
         translation_key="max_power_time",
         device_class=SensorDeviceClass.TIMESTAMP,
-        value_fn=lambda data: mp.at if (mp := _yesterday_max_power(data)) else None,
+        value_fn=lambda data: mp.at if (mp := _recent_max_power(data)) else None,
+        attr_fn=_max_power_day,
         available_fn=_fresh,
     ),
     LinkySensorEntityDescription(
@@ -127,7 +135,11 @@ SENSORS: tuple[LinkySensorEntityDescription, ...] = (
         translation_key="request_budget",
         entity_category=EntityCategory.DIAGNOSTIC,
         value_fn=lambda data: data.budget_remaining,
-        attr_fn=lambda data: {"used": data.budget_used, "cap": data.budget_cap},
+        attr_fn=lambda data: {
+            "used": data.budget_used,
+            "cap": data.budget_cap,
+            **data.fleet.as_dict(),
+        },
     ),
     LinkySensorEntityDescription(
         key="next_run",
@@ -219,7 +231,7 @@ class LinkySensor(LinkyEntity, SensorEntity):
 
     @property
     def extra_state_attributes(self) -> Mapping[str, Any] | None:
-        """Attributes of the diagnostic sensors that have some."""
+        """Attributes of the sensors that have some."""
         attr_fn = self.entity_description.attr_fn
         return None if attr_fn is None else attr_fn(self.coordinator.data)
 
@@ -289,7 +301,8 @@ MAX_POWER_SHARE = SensorEntityDescription(
 
 
 class MaxPowerShareSensor(LinkyEntity, SensorEntity):
-    """Yesterday's max power as a share of the subscribed power (100 %: reached)."""
+    """The recent max power (see `_recent_max_power`) as a share of the subscribed power
+    (100 %: reached)."""
 
     def __init__(
         self, coordinator: LinkyCoordinator, description: SensorEntityDescription, kva: float
@@ -305,9 +318,14 @@ class MaxPowerShareSensor(LinkyEntity, SensorEntity):
 
     @property
     def native_value(self) -> float | None:
-        """The share in %, or None while yesterday's max power is not known."""
-        record = _yesterday_max_power(self.coordinator.data)
+        """The share in %, or None while no recent max power is known."""
+        record = _recent_max_power(self.coordinator.data)
         return None if record is None else round(max_power_share(record, self._kva).share * 100, 1)
+
+    @property
+    def extra_state_attributes(self) -> Mapping[str, Any] | None:
+        """The day of that max power."""
+        return _max_power_day(self.coordinator.data)
 
 
 # --- derived parts (their descriptions are in the part's module) ----------------------------

@@ -16,8 +16,10 @@ After its import:
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
@@ -180,6 +182,34 @@ async def test_findings_and_weekly_report_told_once(
     week_state = hass.states.get(_sensor(hass, PDL, "last_week_consumption"))
     assert week_state is not None
     assert float(week_state.state) == pytest.approx(truth, abs=0.01)
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_first_run_waits_for_the_catch_up(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """At set-up, the insights catch up with what is stored before the first run requests
+    anything: they never read an import half written (findings of a partial history told,
+    then the others in a second message)."""
+    emulator.add_meter(Meter(PDL, profile="base", extra_base_w=((STEP_DAY, 300.0),)))
+    notified = async_mock_service(hass, "notify", "send_message")
+    requests_seen: list[int] = []
+    catch_up = InsightsPart._async_catch_up
+
+    async def slow_catch_up(part: InsightsPart) -> None:
+        for _ in range(500):  # give a concurrent run every chance to request (same loop)
+            if emulator.requests:
+                break
+            await asyncio.sleep(0)
+        requests_seen.append(len(emulator.requests))
+        await catch_up(part)
+
+    with patch.object(InsightsPart, "_async_catch_up", slow_catch_up):
+        await setup_integration(hass, _insights_entry(emulator, emulator_url, PDL))
+
+    assert requests_seen == [0]
+    assert emulator.requests, "the run followed"
+    assert len(notified) == 2, "one message with the findings, one weekly report"
 
 
 def _sensor(hass: HomeAssistant, pdl: str, key: str) -> str:

@@ -37,6 +37,7 @@ from custom_components.linky.const import (
     ISSUE_CONSENT_EXPIRING,
     ISSUE_CONSENT_REVOKED,
     ISSUE_HOURLY_COLLECTION,
+    ISSUE_TOO_MANY_METERS,
 )
 from custom_components.linky.coordinator import LinkyCoordinator
 from custom_components.linky.repairs import BannedRepairFlow, async_create_fix_flow
@@ -252,10 +253,16 @@ def test_issue_and_exception_texts(language: str) -> None:
         ISSUE_CONSENT_EXPIRING,
         ISSUE_CONSENT_REVOKED,
         ISSUE_HOURLY_COLLECTION,
+        ISSUE_TOO_MANY_METERS,
     }
-    flow_placeholders = {ISSUE_BANNED: {"url"}, ISSUE_ADOPT: {"pdl", "sources", "series", "energy"}}
+    flow_placeholders = {
+        ISSUE_BANNED: {"url"},
+        ISSUE_ADOPT: {"pdl", "sources", "series", "energy"},
+        ISSUE_TOO_MANY_METERS: {"host", "meters", "capacity", "cap", "max_cap"},
+    }
+    fix_flows = {ISSUE_BANNED, ISSUE_ADOPT}
     for key, issue in issues.items():
-        step = issue["fix_flow"]["step"]["confirm"] if key in flow_placeholders else issue
+        step = issue["fix_flow"]["step"]["confirm"] if key in fix_flows else issue
         allowed = flow_placeholders.get(key, ISSUE_PLACEHOLDERS)
         assert issue["title"]
         assert step["description"]
@@ -263,7 +270,7 @@ def test_issue_and_exception_texts(language: str) -> None:
         english_issue = english["issues"][key]
         english_step = (
             english_issue["fix_flow"]["step"]["confirm"]
-            if key in flow_placeholders
+            if key in fix_flows
             else english_issue
         )
         assert _placeholders(step["description"]) == _placeholders(english_step["description"])

@@ -133,10 +133,14 @@ class DerivedPart(Notifier, ABC):
             self.hass, first_update(), f"{DOMAIN} {self.key} {self.pdl}"
         )
 
+    async def async_wait_caught_up(self) -> None:
+        """Wait until the part has caught up at start (the meter's runs wait for it)."""
+        await self._caught_up.wait()
+
     async def async_wait_idle(self) -> None:
         """Wait until the part has caught up at start and is not updating (a part that
         reads what this one writes calls it before reading)."""
-        await self._caught_up.wait()
+        await self.async_wait_caught_up()
         async with self._lock:
             pass
 

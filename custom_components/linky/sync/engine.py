@@ -11,7 +11,7 @@ What a run does, in order, stopping at the first error:
 2. Daily refresh: the last 7 days of load curve, one call per series, which also heals days
    published late. If the load curve answers "no data" while daily data exists, hourly
    collection is disabled at Enedis: daily values are stored instead and the caller raises a
-   repair issue. Then the last 7 days of max power.
+   repair issue. Then the max power, when due (`capacity.max_power_due`).
 3. Back-fill and gap healing (same mechanism, see `gaps.py`): every gap day is fetched in
    7-day load-curve windows (365-day daily windows outside the hourly horizon), newest
    first, while the budget keeps a reserve for the daily runs of every meter. A day that
@@ -42,19 +42,13 @@ from ..const import SERIES_PRODUCTION
 from ..energy.hourly import complete_day_hours, split_by_local_day
 from ..energy.ledger import DayData, Resolution, WritePlan, plan_write
 from ..localtime import local_date
+from .capacity import MIN_RESERVE, max_power_due
 from .gaps import RECENT_DAYS, GapPlanner
-from .model import (
-    OUTCOMES,
-    ConsoClient,
-    RunResult,
-    RunStatus,
-    StatisticsSink,
-    SyncOptions,
-)
+from .model import OUTCOMES, ConsoClient, RunResult, RunStatus, StatisticsSink, SyncOptions
 from .state import Adoption, ErrorInfo, SeriesState, SyncState
 
 MAX_GAP_ATTEMPTS = 3
-BACKFILL_RESERVE = 10  # requests left in the shared budget for daily runs and retries
+BACKFILL_RESERVE = MIN_RESERVE  # left in the shared budget for daily runs (`capacity.py`)
 MAX_POWER_KEEP_DAYS = 60
 EMPTY_WINDOWS_FLOOR = 2
 """Old load-curve windows in a row that answer nothing before the curve is deemed not
@@ -103,6 +97,7 @@ class MeterSync:
         self._remaining = remaining
         self.backfill_reserve = backfill_reserve
         self.max_power_days: int | None = RECENT_DAYS  # asked by a daily run (None: none)
+        self.max_power_every = 1  # days between two max power requests (`FleetPlan`)
         self._requests = 0
         self._writes = AtomicSteps()
         # Days written (or rewritten) to the statistics during the last run, per series:
@@ -394,9 +389,15 @@ class MeterSync:
         await self._fallback_to_daily(series, partial)
 
     async def _refresh_max_power(self) -> None:
-        if self.max_power_days is None:
+        newest, today = max(self.state.max_power, default=None), self.today
+        if self.max_power_days is None or not max_power_due(
+            self.options.pdl, today, newest, self.max_power_every
+        ):
             return
-        rng = DateRange(self.today - timedelta(days=self.max_power_days), self.today)
+        back = self.max_power_days if newest is None else (today - newest).days + 1
+        rng = DateRange(
+            today - timedelta(days=min(max(back, self.max_power_days), MAX_POWER_KEEP_DAYS)), today
+        )
         pdl = self.options.pdl
         try:
             values: list[MaxPower] = await self._call(
