@@ -269,9 +269,7 @@ def test_issue_and_exception_texts(language: str) -> None:
         assert _placeholders(issue["title"] + step["description"]) <= allowed
         english_issue = english["issues"][key]
         english_step = (
-            english_issue["fix_flow"]["step"]["confirm"]
-            if key in fix_flows
-            else english_issue
+            english_issue["fix_flow"]["step"]["confirm"] if key in fix_flows else english_issue
         )
         assert _placeholders(step["description"]) == _placeholders(english_step["description"])
     assert (
