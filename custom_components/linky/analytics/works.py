@@ -10,7 +10,16 @@ Method (CalTRACK 2.0 daily / IPMVP option C, "avoided energy"):
   kWh measured on them. Its 90 % interval is the baseline's prediction interval of that
   total (`Signature.interval`: the coefficients' uncertainty, the days' autocorrelated
   residuals and the share of unusual days, the ASHRAE Guideline 14 fractional savings
-  uncertainty's parts); the measured kWh are exact.
+  uncertainty's parts; the measured kWh are exact), widened for the heating's form
+  (`model_form_half`): the baseline is fitted again in the other form (straight for a
+  bending heating, bending for a straight one) and the two forms' totals compared. The gap
+  is an uncorrected systematic error: added linearly, not in quadrature (the "SUMU" of
+  Phillips, Eberhardt & Parry, J. Res. NIST 102, 1997; in quadrature it under-covers once
+  the reporting weather leaves the baseline's, a colder year for a heat pump). The gap is
+  itself estimated: the richer form's extra prediction variance (Hausman's: that of the
+  difference when the simpler form holds) goes in quadrature with the statistical part. It
+  is the leverage of the unknown curvature on the reporting days: near nil on the baseline's
+  weather, growing with extrapolation.
 - Not significant when that uncertainty (the interval's half width) exceeds half the
   avoided energy (ASHRAE Guideline 14's rule of thumb: savings at least twice their
   uncertainty).
@@ -22,13 +31,17 @@ are paid on deemed savings, whatever a meter shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
 from enum import StrEnum
 import math
+from statistics import NormalDist
 from typing import Any, Final
 
+import numpy as np
+
+from .degree_days import columns
 from .signature import (
     LEVEL,
     MIN_T,
@@ -170,8 +183,7 @@ def works_savings(
     if baseline.heating_slope is not None:
         # The heating's other form: a straight line for a bending heating (a heat pump), a
         # bend however weak for a straight one. Where the reporting days are colder or
-        # milder than the baseline's, the two forms part: that model-form uncertainty is
-        # added to the statistical one.
+        # milder than the baseline's, the two forms part (`model_form_half`).
         bends = baseline.heating_bend is not None
         other = fit_signature(
             baseline_kwh,
@@ -182,7 +194,13 @@ def works_savings(
             bend=not bends,
         )
         if isinstance(other, Signature) and (other.heating_bend is None) == bends:
-            half = math.hypot(half, other.interval(reporting_t)[0] - expected)
+            richer, simpler = (baseline, other) if bends else (other, baseline)
+            half = model_form_half(
+                half,
+                other.interval(reporting_t)[0] - expected,
+                coefficient_variance(richer, reporting_t),
+                coefficient_variance(simpler, reporting_t),
+            )
     return WorksSavings(
         works_start=works_start,
         works_end=works_end,
@@ -201,3 +219,35 @@ def works_savings(
         price_eur_per_kwh=price_eur_per_kwh,
         baseline=baseline,
     )
+
+
+def coefficient_variance(signature: Signature, temperatures: Sequence[float]) -> float:
+    """The variance of the modelled total of days at these temperatures that the
+    coefficients' uncertainty makes: x0' C x0, x0 the sum of the days' design rows, C the
+    coefficients' covariance (White's, autocorrelation included)."""
+    design = columns(
+        np.asarray(temperatures, float),
+        signature.heating_balance,
+        signature.cooling_balance,
+        bend=signature.heating_bend is not None,
+    ).sum(axis=0)
+    cov = np.asarray(signature.covariance, float).reshape(design.size, design.size)
+    return float(design @ cov @ design)
+
+
+def model_form_half(
+    statistical: float,
+    gap: float,
+    richer_variance: float,
+    simpler_variance: float,
+    level: float = LEVEL,
+) -> float:
+    """The interval's half width with the heating's form: `statistical` (the selected
+    form's half width at `level`) in quadrature with the gap's own sampling error, plus the
+    `gap` (the other form's total less the selected one's) linearly, as an uncorrected
+    systematic error. The gap's variance is the richer form's coefficient variance less the
+    simpler one's (kWh², Hausman's: that of the difference when the simpler form holds; 0
+    if negative), its half width at `level` the normal quantile's (hundreds of days)."""
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    sampling = z * math.sqrt(max(richer_variance - simpler_variance, 0.0))
+    return math.hypot(statistical, sampling) + abs(gap)

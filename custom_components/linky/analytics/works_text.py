@@ -34,10 +34,10 @@ _TEXT: Final = {
         "increase": "Consumption went **up** once the weather is accounted for.",
         "note": (
             "This is evidence measured on the Linky meter and corrected for the weather "
-            "(CalTRACK 2.0 daily method, ASHRAE Guideline 14 uncertainty). It is not a CEE "
-            "document: standard CEE operations are paid on deemed savings, whatever a meter "
-            "shows. Other changes in the home over the period (occupants, appliances) count "
-            "in it too."
+            "(CalTRACK 2.0 daily method, ASHRAE Guideline 14 uncertainty widened for the "
+            "model's form). It is not a CEE document: standard CEE operations are paid on "
+            "deemed savings, whatever a meter shows. Other changes in the home over the "
+            "period (occupants, appliances) count in it too."
         ),
         "kwh": "kWh",
     },
@@ -62,10 +62,11 @@ _TEXT: Final = {
         "increase": "La consommation a **augmenté**, météo prise en compte.",
         "note": (
             "Ceci est une preuve mesurée sur le compteur Linky et corrigée de la météo "
-            "(méthode quotidienne CalTRACK 2.0, incertitude selon ASHRAE Guideline 14). Ce "
-            "n'est pas un document CEE : les opérations standardisées CEE sont rémunérées "
-            "sur des économies forfaitaires, quoi que montre un compteur. Les autres "
-            "changements du foyer sur la période (occupants, appareils) y comptent aussi."
+            "(méthode quotidienne CalTRACK 2.0, incertitude selon ASHRAE Guideline 14 élargie "
+            "de celle de la forme du modèle). Ce n'est pas un document CEE : les "
+            "opérations standardisées CEE sont rémunérées sur des économies forfaitaires, "
+            "quoi que montre un compteur. Les autres changements du foyer sur la période "
+            "(occupants, appareils) y comptent aussi."
         ),
         "kwh": "kWh",
     },

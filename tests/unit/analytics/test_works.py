@@ -4,17 +4,25 @@ weather less what was measured, the works period is never used, and the errors s
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 import json
 import math
+from statistics import NormalDist
 
 import pytest
 
-from custom_components.linky.analytics.signature import NoModelReason
+from custom_components.linky.analytics.signature import (
+    NoModelReason,
+    Signature,
+    fit_signature,
+)
 from custom_components.linky.analytics.works import (
     NoWorksSavings,
     WorksError,
     WorksSavings,
+    coefficient_variance,
+    model_form_half,
     works_savings,
 )
 from custom_components.linky.analytics.works_text import render_works
@@ -152,7 +160,8 @@ def test_the_report_in_english_and_french() -> None:
 
 def test_a_bending_heating_carries_the_straight_form_in_its_interval() -> None:
     """A heat pump's baseline bends; on a colder reporting year the straight form predicts
-    less, and the interval widens by that gap (in quadrature), not only by the statistics."""
+    less, and the interval widens by that gap linearly (a systematic error), plus the gap's
+    own sampling error in quadrature (the bending form's extra coefficient variance)."""
     temps = climate(730)
     reporting = {d: t - 2.0 for d, t in temps.items() if d > WORKS[1]}
     temps = {**temps, **reporting}
@@ -166,4 +175,44 @@ def test_a_bending_heating_carries_the_straight_form_in_its_interval() -> None:
     days = [reporting[d] for d in sorted(reporting)]
     expected, low, high = found.baseline.interval(days)
     assert found.expected_kwh == pytest.approx(expected)
-    assert found.avoided_high - found.avoided_low > 1.05 * (high - low)
+    straight = fit_signature({d: v for d, v in kwh.items() if d < WORKS[0]}, temps, bend=False)
+    assert isinstance(straight, Signature)
+    assert straight.heating_bend is None
+    gap = straight.interval(days)[0] - expected
+    assert gap < 0  # the straight line under-predicts the colder days
+    half = (high - low) / 2
+    assert found.uncertainty_kwh == pytest.approx(
+        model_form_half(
+            half,
+            gap,
+            coefficient_variance(found.baseline, days),
+            coefficient_variance(straight, days),
+        )
+    )
+    assert found.uncertainty_kwh >= half + abs(gap) > math.hypot(half, gap)
+
+
+def test_the_model_form_gap_adds_linearly_and_its_sampling_error_in_quadrature() -> None:
+    z = NormalDist().inv_cdf(0.95)
+    assert model_form_half(100.0, -30.0, 500.0, 500.0) == pytest.approx(130.0)
+    assert model_form_half(100.0, 30.0, 500.0, 500.0) == pytest.approx(130.0)
+    # a sampling error of 60 at 90 % (its variance (60 / z)²) and 80: 100, then the gap 10
+    assert model_form_half(80.0, 10.0, (60.0 / z) ** 2 + 7.0, 7.0) == pytest.approx(110.0)
+    assert model_form_half(80.0, 10.0, 0.0, 50.0) == pytest.approx(90.0)  # no negative variance
+    assert model_form_half(80.0, 0.0, 0.0, 0.0) == pytest.approx(80.0)
+
+
+def test_the_coefficient_variance_of_a_total() -> None:
+    """x0' C x0, x0 the days' summed design rows: 2 days at 10 and 12 °C, a 16 °C heating
+    balance: x0 = (2, 6 + 4)."""
+    temps = climate(365)
+    straight = fit_signature(house(temps), temps, bend=False)
+    assert isinstance(straight, Signature)
+    assert straight.heating_balance == 16.0
+    assert straight.heating_bend is None
+    identity = replace(straight, covariance=((1.0, 0.0), (0.0, 1.0)))
+    assert coefficient_variance(identity, [10.0, 12.0]) == pytest.approx(4.0 + 100.0)
+    correlated = replace(straight, covariance=((1.0, 0.5), (0.5, 2.0)))
+    assert coefficient_variance(correlated, [10.0, 12.0, 20.0]) == pytest.approx(
+        9.0 + 2 * 0.5 * 3 * 10 + 2.0 * 100
+    )
