@@ -8,9 +8,10 @@ morning's daily runs and the early afternoon's retries) each meter may need:
 - its daily run: the load curve of the last 7 days (one request per series: consumption,
   and production when enabled);
 - its single retry when yesterday was not published yet: the same again;
-- its max power (one request for up to 60 days), asked every day while the budget keeps
-  every meter fresh that way, else every `SLOW_MAX_POWER_EVERY` days, each meter on its own
-  day of the cycle (so the meters do not all ask on the same morning).
+- its max power (one request for up to 60 days) on the days it is due, by the daily run and
+  again by the retry when yesterday's was not published yet: due every day while the
+  budget keeps every meter fresh that way, else every `SLOW_MAX_POWER_EVERY` days, each
+  meter on its own day of the cycle (so the meters do not all ask on the same morning).
 
 `plan_fleet` turns the cap and the meters into a `FleetPlan`: the max power cadence, the
 reserve that back-fill and gap healing leave for the daily runs (sized from the meters, not
@@ -76,8 +77,8 @@ class FleetPlan:
 
 
 def _need(meters: int, production_meters: int, max_power_every: int) -> float:
-    """Daily run and retry for each series of each meter, plus the max power due."""
-    return 2 * (meters + production_meters) + meters / max_power_every
+    """Daily run and retry for each series of each meter, each with the max power when due."""
+    return 2 * (meters + production_meters) + 2 * meters / max_power_every
 
 
 def plan_fleet(cap: int, productions: Sequence[bool]) -> FleetPlan:
@@ -86,8 +87,8 @@ def plan_fleet(cap: int, productions: Sequence[bool]) -> FleetPlan:
     meters, producing = len(productions), sum(productions)
     every = 1 if _need(meters, producing, 1) + HEADROOM <= cap else SLOW_MAX_POWER_EVERY
     reserve = max(MIN_RESERVE, math.ceil(_need(meters, producing, every)) + HEADROOM)
-    # a consumption meter needs 2 + 1/SLOW requests: (cap - HEADROOM) / that, in integers
-    capacity = max(0, (cap - HEADROOM) * SLOW_MAX_POWER_EVERY // (2 * SLOW_MAX_POWER_EVERY + 1))
+    # a consumption meter needs 2 + 2/SLOW requests: (cap - HEADROOM) / that, in integers
+    capacity = max(0, (cap - HEADROOM) * SLOW_MAX_POWER_EVERY // (2 * SLOW_MAX_POWER_EVERY + 2))
     return FleetPlan(cap, meters, producing, every, min(reserve, cap), capacity)
 
 
