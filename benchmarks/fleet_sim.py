@@ -7,9 +7,11 @@ to a sink that only records when each day was first stored. Two rule sets drive 
 
 - `Rules.TODAY`: today's coordinator, with its own scheduling (`sync/runs.py`:
   `next_run_time`, `async_scheduled_run`: the per-PDL daily slot of `sync/schedule.py`, the
-  one afternoon retry, back-fill whenever the budget is above `BACKFILL_RESERVE`,
-  `MIN_RUN_GAP`, the failure back-off). Each meter has its own timer, re-armed only after
-  its own run, as in Home Assistant.
+  one afternoon retry, back-fill whenever the budget is above the reserve, `MIN_RUN_GAP`,
+  the failure back-off) and the request plan of its API host (`sync/capacity.py`: the
+  reserve sized from the meters, the max power every 7 days when the cap cannot afford it
+  daily), applied before each scheduling and each run as the coordinator does. Each meter
+  has its own timer, re-armed only after its own run, as in Home Assistant.
 - `Rules.PROPOSED`: `benchmarks/fleet_policy.py` (one fleet-level scheduler).
 
 `simulate()` returns the metrics of one scenario (`SimResult`) and asserts that no rolling
@@ -42,6 +44,7 @@ from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
 from custom_components.linky.energy.ledger import DayRecord, Resolution, SeriesLedger, WritePlan
 from custom_components.linky.localtime import PARIS, local_date
+from custom_components.linky.sync.capacity import plan_fleet
 from custom_components.linky.sync.engine import MeterSync
 from custom_components.linky.sync.gaps import RECENT_DAYS, GapPlanner
 from custom_components.linky.sync.model import RunStatus, SyncOptions
@@ -593,14 +596,24 @@ class FleetSim:
 
     # --- today's rules --------------------------------------------------------------------
 
+    def _apply_plan(self, meter: SimMeter) -> None:
+        """What the coordinator does before it schedules or runs (`instance.fleet_plan`)."""
+        plan = plan_fleet(
+            self.budget.cap,
+            [other.sync.options.production_pdl is not None for other in self.meters.values()],
+        )
+        meter.sync.backfill_reserve, meter.sync.max_power_every = plan.reserve, plan.max_power_every
+
     def _today_schedule(self, meter: SimMeter) -> None:
         meter.version += 1
         version = meter.version
+        self._apply_plan(meter)
         when = next_run_time(self.clock.now, meter.pdl, meter.sync, self.budget)
 
         async def fire() -> None:
             if meter.version != version:
                 return
+            self._apply_plan(meter)
             await async_scheduled_run(self.clock.now, meter.pdl, meter.sync)
             self._after_run(meter)
             self._today_schedule(meter)

@@ -1,8 +1,8 @@
 """Several meters on one instance, through the emulator over 127.0.0.1 (issue 15, the part
 that is wired: `sync/capacity.py`).
 
-At the lowest cap (20 requests per 12 hours) the budget keeps (20 - 5) / (2 + 2/7) = 6
-consumption meters fresh (`sync/capacity.py`). With 7 meters on the same host:
+At the lowest cap (20 requests per 12 hours) the budget keeps (20 - 5) / (2 + 2/7 + 0.25)
+= 5 consumption meters fresh (`sync/capacity.py`). With 6 meters on the same host:
 
 - the request budget sensor of each meter says so (meters, meters kept fresh, the max power
   cadence), and so do the diagnostics;
@@ -37,7 +37,7 @@ from custom_components.linky.coordinator import LinkyCoordinator
 from .helpers import meter_entry, setup_integration
 
 NOW = "2026-11-20 09:30:00+01:00"
-PDLS = [f"3000000000{k:04d}" for k in range(7)]
+PDLS = [f"3000000000{k:04d}" for k in range(6)]
 MAX_POWER = "puissance_conso_max_quotidienne"
 
 
@@ -77,21 +77,21 @@ async def test_more_meters_than_the_cap_keeps_fresh(
 ) -> None:
     entries = [_entry(emulator, emulator_url, pdl) for pdl in PDLS]
     coordinators: list[LinkyCoordinator] = []
-    for entry in entries[:6]:
+    for entry in entries[:5]:
         coordinators.append(await setup_integration(hass, entry))
-    assert _fleet_issues(hass) == [], "6 meters fit cap 20"
-    coordinators.append(await setup_integration(hass, entries[6]))
+    assert _fleet_issues(hass) == [], "5 meters fit cap 20"
+    coordinators.append(await setup_integration(hass, entries[5]))
 
     (issue,) = _fleet_issues(hass)
     assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["meters"] == "7"
-    assert issue.translation_placeholders["capacity"] == "6"
+    assert issue.translation_placeholders["meters"] == "6"
+    assert issue.translation_placeholders["capacity"] == "5"
     assert issue.translation_placeholders["cap"] == "20"
     assert issue.severity is ir.IssueSeverity.WARNING
     attributes = _budget_attributes(hass, PDLS[0])
     assert attributes["cap"] == 20
-    assert attributes["meters"] == 7
-    assert attributes["meters_kept_fresh"] == 6
+    assert attributes["meters"] == 6
+    assert attributes["meters_kept_fresh"] == 5
     assert attributes["max_power_every_days"] == 7
     assert attributes["over_capacity"] is True
 
@@ -113,7 +113,7 @@ async def test_more_meters_than_the_cap_keeps_fresh(
             published = emulator.truth.is_published(coordinator.pdl, day)
             assert coordinator.sync.has_day("consumption", day) is published, (coordinator.pdl, day)
 
-    # One meter deleted: the 6 others fit, the issue goes.
-    assert await hass.config_entries.async_remove(entries[6].entry_id)
+    # One meter deleted: the 5 others fit, the issue goes.
+    assert await hass.config_entries.async_remove(entries[5].entry_id)
     await hass.async_block_till_done()
     assert _fleet_issues(hass) == []

@@ -2,8 +2,9 @@
 the max power at the planned cadence.
 
 The busiest 12 hours of a meter hold its daily run and its retry, each with one load-curve
-request per series and the max power when it is due: 2 + 2 = 4 requests at the daily
-cadence, 2 + 2/7 at the weekly one. Figures below are worked out by hand from that.
+request per series and the max power when it is due, and a healing share of 0.25: 4.25
+requests at the daily cadence, 2 + 2/7 + 0.25 = 2.54 at the weekly one. Figures below are
+worked out by hand from that.
 """
 
 from __future__ import annotations
@@ -33,46 +34,46 @@ TODAY = date(2026, 11, 20)
 def test_one_meter_keeps_the_daily_cadence_and_the_old_reserve() -> None:
     plan = plan_fleet(50, [False])
     assert plan.max_power_every == 1
-    assert plan.reserve == MIN_RESERVE  # 4 + 5 is below the floor
-    assert plan.capacity == 19  # (50 - 5) / (2 + 2/7) = 19.7
+    assert plan.reserve == MIN_RESERVE  # ceil(4.25) + 5 is the floor
+    assert plan.capacity == 17  # (50 - 5) / 2.54 = 17.7
     assert not plan.over_capacity
 
 
-def test_eleven_meters_keep_the_daily_cadence_at_cap_50() -> None:
-    """11 x 4 + 5 = 49: the daily runs may take every request of the busiest 12 hours but
-    one (the back-fill's); a 12th meter makes the max power weekly."""
+def test_ten_meters_keep_the_daily_cadence_at_cap_50() -> None:
+    """10 x 4.25 + 5 = 47.5: the daily runs may take all but 2 requests of the busiest 12
+    hours; an 11th meter makes the max power weekly."""
+    plan = plan_fleet(50, [False] * 10)
+    assert (plan.max_power_every, plan.reserve, plan.over_capacity) == (1, 48, False)
     plan = plan_fleet(50, [False] * 11)
-    assert (plan.max_power_every, plan.reserve, plan.over_capacity) == (1, 49, False)
-    plan = plan_fleet(50, [False] * 12)
     assert plan.max_power_every == SLOW_MAX_POWER_EVERY
-    assert plan.reserve == 28 + HEADROOM  # ceil(12 x 2 + 24/7) + 5
+    assert plan.reserve == 28 + HEADROOM  # ceil(11 x 2 + 22/7 + 2.75) + 5
     assert not plan.over_capacity
 
 
-def test_over_capacity_from_the_20th_meter_at_cap_50() -> None:
-    assert not plan_fleet(50, [False] * 19).over_capacity  # 38 + 38/7 + 5 = 48.4
-    plan = plan_fleet(50, [False] * 20)  # 40 + 40/7 + 5 = 50.7
+def test_over_capacity_from_the_18th_meter_at_cap_50() -> None:
+    assert not plan_fleet(50, [False] * 17).over_capacity  # 17 x 2.54 + 5 = 48.1
+    plan = plan_fleet(50, [False] * 18)  # 18 x 2.54 + 5 = 50.6
     assert plan.over_capacity
     assert plan.reserve == 50, "the reserve never exceeds the cap"
     assert plan.as_dict() == {
-        "meters": 20,
-        "meters_kept_fresh": 19,
+        "meters": 18,
+        "meters_kept_fresh": 17,
         "max_power_every_days": 7,
         "backfill_reserve": 50,
         "over_capacity": True,
     }
 
 
-def test_cap_80_keeps_32_meters_and_production_counts() -> None:
-    assert plan_fleet(80, [False]).capacity == 32  # 75 x 7 // 16
-    assert not plan_fleet(80, [False] * 32).over_capacity  # 64 + 64/7 + 5 = 78.1
-    assert plan_fleet(80, [False] * 33).over_capacity  # 66 + 66/7 + 5 = 80.4
+def test_cap_80_keeps_29_meters_and_production_counts() -> None:
+    assert plan_fleet(80, [False]).capacity == 29  # 75 / 2.54 = 29.6
+    assert not plan_fleet(80, [False] * 29).over_capacity  # 73.5 + 5
+    assert plan_fleet(80, [False] * 30).over_capacity  # 76.1 + 5
     # production is a second load curve in each run and retry
     plan = plan_fleet(80, [True] * 10 + [False] * 10)
     assert plan.production_meters == 10
-    assert plan.need(7) == pytest.approx(2 * 30 + 2 * 20 / 7)
+    assert plan.need(7) == pytest.approx(2 * 30 + 2 * 20 / 7 + 0.25 * 20)
     assert not plan.over_capacity
-    assert plan_fleet(80, [True] * 20).over_capacity  # 80 + 40/7 + 5 > 80
+    assert plan_fleet(80, [True] * 20).over_capacity  # 80 + 40/7 + 5 + 5 > 80
 
 
 @pytest.mark.parametrize(
