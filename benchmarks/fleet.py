@@ -193,21 +193,25 @@ def render(
 METHOD = f"""
 ## Reading the figures (seeds 0 to 2)
 
-- **Today's rules miss 10:30 for about half the meters whatever the budget.** Each PDL's
-  slot is fixed somewhere in 06:00-10:00 and the data come about 08:00: a meter whose slot
-  comes first finds yesterday missing and waits for its 13:00-14:30 retry (29 % of days
-  fresh for one meter, 40-44 % for 10 to 25). Each daily run costs 2 requests (load curve,
-  max power), 4 on a retry day: 3 to 3.4 per meter per day.
-- **Today's rules serve 12 meters at cap 50, 15 at cap 80** ("all served"; not one meter
-  "fresh" by the 99 % rule; at 18 meters and cap 80 one meter already went 2 days in a
-  row without data). The budget refuses from 14 meters (cap 50) and 22 (cap 80) on: the
-  morning's runs and retries no longer fit in 12 h. A run the budget stops records nothing (no
-  `last_run_day`), so it starts again, the load curve it already had included, as soon as
-  one request leaves the window; every waiting meter's timer fires at that instant and the
-  first wins: 20,000 refusals in 30 days at 40 meters, 9.5 % fresh by 10:30, and meters
-  that never get yesterday for the whole 30 days (starvation 30). The constant back-fill
-  reserve (10) is less than the daily runs need: 5 new meters among 40 push the others to
-  11.5 % fresh while their back-fill does not even start.
+- **Today's rules miss 10:30 for more than half the meters whatever the budget.** Each
+  PDL's slot is fixed somewhere in 06:00-10:00 and the data come about 08:00: a meter whose
+  slot comes first finds yesterday missing and waits for its 13:00-14:30 retry (29 % of
+  days fresh by 10:30 for one meter, 40-44 % for 10 to 40 meters). A daily run costs 2
+  requests (load curve, max power) while the cap affords the max power every day (up to 10
+  meters at cap 50, 17 at cap 80: the request plan of `sync/capacity.py`), 1 otherwise (the
+  max power every 7 days), twice on a retry day: 3.1-3.4 requests per meter per day up to
+  10 meters, 1.8-1.9 from 25.
+- **The request plan keeps today's rules inside the cap up to the capacity it states** (17
+  meters at cap 50, 29 at cap 80, 5 at cap 20: no budget refusal in seeds 0-2 at those
+  counts, measured with this simulation while choosing its healing share). Above it the
+  budget refuses again: 163 requests in 30 days at 25 meters and cap 50, 8,250 at 40
+  meters (82 % of the days published by 17:00 stored the same day, a meter up to 13 days
+  without yesterday); at cap 80, 40 meters get 98 % the same day. Before the plan (the
+  previous report, same seeds), 40 meters at cap 50 had 9.5 % fresh by 10:30, 44 % the
+  same day, 20,331 refusals and meters without yesterday for all 30 days: the constant
+  back-fill reserve (10) left the morning's runs to fight for the last requests. The
+  search's *all served* is stricter (no meter two days in a row without yesterday, which
+  late publications break even within the cap): 14 meters at cap 50, 15 at cap 80.
 - **The proposed policy costs 1.2 requests per meter per day** (1.35 for 10 meters, where
   fewer meters share the probes; 3.2 for a single meter, which is its own probe) and keeps
   99.6 to 100 % of the days published by 10:00 fresh by 10:30 up to 46 meters at cap 50 and
