@@ -31,7 +31,6 @@ from .const import (
     CONF_TOKEN,
     DOMAIN,
     LOGGER,
-    MIN_REQUEST_CAP,
     SUBENTRY_LOAD,
 )
 from .coordinator import LinkyCoordinator
@@ -47,7 +46,6 @@ from .runtime import (
 from .runtime.adopt import async_offer_adoption
 from .runtime.shedding import async_restore_when_setup_fails
 from .services import async_setup_services
-from .sync.capacity import plan_fleet
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 PLATFORMS: list[Platform] = [
@@ -193,8 +191,7 @@ def _async_fleet_changed(hass: HomeAssistant, base_url: str) -> None:
     ]
     for coordinator in peers:
         coordinator.async_fleet_changed()
-    if not peers:  # the last meter of the host: no issue left
-        async_update_fleet_issue(hass, base_url, plan_fleet(MIN_REQUEST_CAP, ()))
+    async_update_fleet_issue(hass, base_url, peers[0].fleet if peers else None)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> None:

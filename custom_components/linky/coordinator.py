@@ -39,12 +39,7 @@ from .energy.hourly import local_day_bounds
 from .energy.ledger import DayData
 from .instance import ApiState, async_flush_budgets, fleet_plan
 from .localtime import PARIS, local_date
-from .repairs import (
-    async_report_banned,
-    async_set_consent_revoked,
-    async_update_fleet_issue,
-    async_update_meter_issues,
-)
+from .repairs import async_report_banned, async_set_consent_revoked, async_update_meter_issues
 from .runtime.derived import DerivedPart
 from .runtime.store import entry_store
 from .statistics import RecorderSink, async_delete_rows_before, statistic_id
@@ -135,6 +130,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.sink = RecorderSink(hass, self.pdl)
         self.sync: MeterSync | None = None
         self.next_run: datetime | None = None
+        self.fleet: FleetPlan  # what the meters of the API host may spend (set up on setup)
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
         self._running = False
@@ -160,6 +156,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             dt_util.utcnow,
             remaining=lambda: budget.remaining,
         )
+        self._apply_fleet()
 
     async def _async_update_data(self) -> LinkyData:
         """Publish the snapshot (no I/O: requests happen in scheduled runs)."""
@@ -175,11 +172,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
     @callback
     def async_fleet_changed(self) -> None:
         """A meter of the same API host came or went: plan again, publish (and schedule)."""
-        self._async_state_issues()
         if self._running:
+            self._apply_fleet()
             self.async_set_updated_data(self._snapshot())
         else:
-            self._async_schedule()
+            self._async_schedule()  # plans again
 
     @callback
     def _async_track_midnight(self, _now: datetime | None = None) -> None:
@@ -226,12 +223,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             raise RuntimeError("coordinator not set up")
         return self.sync
 
-    def _fleet(self) -> FleetPlan:
-        """What the meters of this API host may spend now."""
-        return fleet_plan(self.hass, self.config_entry.data[CONF_BASE_URL], self.api.budget.cap)
-
     def _apply_fleet(self) -> None:
-        plan = self._fleet()
+        """Plan what the meters of this API host may spend now (`fleet`), and follow it."""
+        self.fleet = plan = fleet_plan(
+            self.hass, self.config_entry.data[CONF_BASE_URL], self.api.budget.cap
+        )
         self._sync.backfill_reserve, self._sync.max_power_every = plan.reserve, plan.max_power_every
 
     def _next_run_time(self) -> datetime | None:
@@ -445,7 +441,6 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             ],
             consent_expires=self.token.expires_at,
         )
-        async_update_fleet_issue(self.hass, self.config_entry.data[CONF_BASE_URL], self._fleet())
 
     @callback
     def _async_log_availability(self, result: RunResult) -> None:
@@ -490,5 +485,5 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             last_error=state.last_error,
             backfill_progress=round(sync.backfill_progress() * 100, 1),
             banned=self.api.banned_at is not None,
-            fleet=self._fleet(),
+            fleet=self.fleet,
         )

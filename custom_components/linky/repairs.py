@@ -10,7 +10,7 @@
   switches the Energy dashboard (`runtime/adopt.py`). Raised at set-up, gone once adopted.
 - `too_many_meters_<host key>` (warning): more meters use one Conso API host than its
   request limit keeps fresh (`sync/capacity.py`); raise the limit or accept a slower
-  refresh. Updated when a meter starts, at midnight and when one is deleted.
+  refresh. Updated once per host when a meter is set up, unloaded or deleted.
 
 Issues are raised and cleared from the meter's saved state (`async_update_meter_issues`) at
 start, after each run and at midnight, so they survive a restart and go away by themselves.
@@ -122,17 +122,20 @@ def async_update_meter_issues(
 
 
 @callback
-def async_update_fleet_issue(hass: HomeAssistant, base_url: str, plan: FleetPlan) -> None:
-    """Raise (or clear) the issue of an API host with more meters than its cap keeps fresh."""
+def async_update_fleet_issue(hass: HomeAssistant, base_url: str, plan: FleetPlan | None) -> None:
+    """Raise (or clear) the issue of an API host with more meters than its cap keeps fresh
+    (`plan` None: no meter uses the host any more)."""
     host = api_host(base_url)
     key = hashlib.sha256(host.encode()).hexdigest()[:12]
     _async_issue(
         hass,
         f"{ISSUE_TOO_MANY_METERS}_{key}",
-        active=plan.over_capacity,
+        active=plan is not None and plan.over_capacity,
         key=ISSUE_TOO_MANY_METERS,
         severity=ir.IssueSeverity.WARNING,
-        placeholders={
+        placeholders=None
+        if plan is None
+        else {
             "host": host,
             "meters": str(plan.meters),
             "capacity": str(plan.capacity),
