@@ -79,6 +79,12 @@ class RequestBudget:
         return len(self._sent)
 
     @property
+    def sent_times(self) -> tuple[datetime, ...]:
+        """When the requests still within the rolling window were sent, oldest first."""
+        self._prune(self._now())
+        return tuple(self._sent)
+
+    @property
     def remaining(self) -> int:
         """Requests that may still be sent within the rolling window."""
         return max(0, self.cap - self.used)

@@ -6,12 +6,11 @@ through the ledger's write plans, so stored sums stay exact whatever order days 
 
 What a run does, in order, stopping at the first error:
 
-1. First run only: daily history (up to 36 months, newest first, a handful of 365-day calls)
-   so the Energy dashboard shows years of data within a minute.
-2. Daily refresh: the last 7 days of load curve, one call per series, which also heals days
-   published late. If the load curve answers "no data" while daily data exists, hourly
-   collection is disabled at Enedis: daily values are stored instead and the caller raises a
-   repair issue. Then the max power, when due (`capacity.max_power_due`).
+1. First run only: daily history (up to 36 months, newest first, 365-day calls).
+2. Daily refresh: the last 7 days of load curve, one call per series (`curve_series`), which
+   heals days published late. A load curve that answers "no data" while daily data exists
+   means hourly collection is disabled at Enedis: daily values are stored instead (the
+   caller raises a repair issue). Then the max power, when due (`capacity.max_power_due`).
 3. Back-fill and gap healing (same mechanism, see `gaps.py`): every gap day is fetched in
    7-day load-curve windows (365-day daily windows outside the hourly horizon), newest
    first, while the budget keeps a reserve for the daily runs of every meter. A day that
@@ -98,6 +97,7 @@ class MeterSync:
         self.backfill_reserve = backfill_reserve
         self.max_power_days: int | None = RECENT_DAYS  # asked by a daily run (None: none)
         self.max_power_every = 1  # days between two max power requests (`FleetPlan`)
+        self.curve_series: frozenset[str] | None = None  # read by a daily run (None: all)
         self._requests = 0
         self._writes = AtomicSteps()
         # Days written (or rewritten) to the statistics during the last run, per series:
@@ -127,7 +127,8 @@ class MeterSync:
                     await self._import_daily_history(series)
             if daily:
                 for series in self.options.series:
-                    await self._refresh_recent(series)
+                    if self.curve_series is None or series in self.curve_series:
+                        await self._refresh_recent(series)
                 await self._refresh_max_power()
             if backfill:
                 for series in self.options.series:
@@ -181,8 +182,7 @@ class MeterSync:
         await self._store(series, wanted)
         written = sorted(self.written_days.get(series, ()))
         for day in written:
-            for tracked in (state.attempts, state.tried_on, state.given_up, state.bad_points):
-                tracked.pop(day, None)
+            state.forget_tries(day)
         if adopted_from is not None and written:
             done = set(written)
             wh = sum(data.total_wh for data in wanted if data.day in done)
@@ -205,6 +205,11 @@ class MeterSync:
         """Wait until the writes already started are done (a run being cancelled: a plan is
         never half written, and the ledger always says what the recorder was given)."""
         await self._writes.wait()
+
+    @property
+    def requests(self) -> int:
+        """Requests sent by the current (or last) run."""
+        return self._requests
 
     @property
     def first_import_pending(self) -> bool:
@@ -293,10 +298,7 @@ class MeterSync:
                 complete[day] = DayData.hourly(day, hours)
         await self._store(series, complete.values())
         for day in complete:
-            state.attempts.pop(day, None)
-            state.tried_on.pop(day, None)
-            state.given_up.pop(day, None)
-            state.bad_points.pop(day, None)
+            state.forget_tries(day)
         state.bad_points.update(curve.bad_points)
         return set(complete), partial
 
@@ -457,7 +459,8 @@ class MeterSync:
                 if got and state.curve_floor and window.range.start < state.curve_floor:
                     state.curve_floor = state.curve_floor_on = None  # there is a curve below
                 empty_windows = 0 if got or partial else empty_windows + 1
-                if empty_windows >= EMPTY_WINDOWS_FLOOR and self._is_old(window.range.end):
+                old = window.range.end < self.today - EMPTY_WINDOWS_MIN_AGE
+                if empty_windows >= EMPTY_WINDOWS_FLOOR and old:
                     # Old windows answer nothing: the curve was probably not recorded then
                     # (hourly collection enabled later). Checked again in a month.
                     self._set_curve_floor(state, window.range.end)
@@ -470,9 +473,6 @@ class MeterSync:
         if state.curve_floor is not None and self.planner.holds(state.curve_floor_on):
             day = max(day, state.curve_floor)  # the floor in force: it only rises
         state.curve_floor, state.curve_floor_on = day, self.today
-
-    def _is_old(self, day: date) -> bool:
-        return day < self.today - EMPTY_WINDOWS_MIN_AGE
 
     async def _fetch_daily_window(self, series: str, window: _Window) -> set[date]:
         """Fetch daily values for a window; returns the gap days it stored."""

@@ -137,6 +137,11 @@ class SeriesState:
     bad_points: dict[date, int] = field(default_factory=dict)  # unreadable points per day
     adoption: Adoption | None = None  # days copied from another tool's statistics
 
+    def forget_tries(self, day: date) -> None:
+        """A day is stored: its failed fetches, tries and unreadable points are forgotten."""
+        for tracked in (self.attempts, self.tried_on, self.given_up, self.bad_points):
+            tracked.pop(day, None)
+
     def has_day(self, day: date) -> bool:
         """Whether the day is stored (at any resolution)."""
         return self.ledger.get(day) is not None
