@@ -1,5 +1,6 @@
 """Many meters on one instance under the ban rule (issue 15): today's rules vs the proposed
-fleet policy, in a simulation (`benchmarks/fleet_sim.py`, policy in `fleet_policy.py`).
+fleet policy, in a simulation (`benchmarks/fleet_sim.py`, policy in
+`custom_components/linky/sync/fleet.py`).
 
 `scripts/run python -m benchmarks.fleet [--seeds 3] [--jobs N] [--no-capacity] [--out FILE]`
 (default `benchmarks/fleet.md`).
@@ -231,7 +232,7 @@ METHOD = f"""
   the daily runs stop at the budget's hard cap, which held in every run (asserted). The
   one refusal is a first import cut by the cap after its first requests.
 
-## The proposed policy (`benchmarks/fleet_policy.py`)
+## The proposed policy (`custom_components/linky/sync/fleet.py`)
 
 One scheduler for all the meters of a budget (an API host) instead of one timer per
 coordinator. It only decides; each action is one run of the meter's `MeterSync`.

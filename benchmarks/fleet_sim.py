@@ -12,7 +12,7 @@ to a sink that only records when each day was first stored. Two rule sets drive 
   reserve sized from the meters, the max power every 7 days when the cap cannot afford it
   daily), applied before each scheduling and each run as the coordinator does. Each meter
   has its own timer, re-armed only after its own run, as in Home Assistant.
-- `Rules.PROPOSED`: `benchmarks/fleet_policy.py` (one fleet-level scheduler).
+- `Rules.PROPOSED`: `custom_components/linky/sync/fleet.py` (one fleet-level scheduler).
 
 `simulate()` returns the metrics of one scenario (`SimResult`) and asserts that no rolling
 12 h ever held more requests than the cap. `benchmarks/fleet.py` is the command line.
@@ -29,7 +29,6 @@ import heapq
 import itertools
 import random
 
-from benchmarks.fleet_policy import Action, ActionKind, FleetMeter, FleetPolicy, Outcome
 from custom_components.linky.conso.budget import RequestBudget
 from custom_components.linky.conso.errors import (
     BudgetExhaustedError,
@@ -46,6 +45,7 @@ from custom_components.linky.energy.ledger import DayRecord, Resolution, SeriesL
 from custom_components.linky.localtime import PARIS, local_date
 from custom_components.linky.sync.capacity import plan_fleet
 from custom_components.linky.sync.engine import MeterSync
+from custom_components.linky.sync.fleet import Action, ActionKind, FleetMeter, FleetPolicy, Outcome
 from custom_components.linky.sync.gaps import RECENT_DAYS, GapPlanner
 from custom_components.linky.sync.model import RunStatus, SyncOptions
 from custom_components.linky.sync.runs import async_scheduled_run, next_run_time

@@ -1,4 +1,4 @@
-"""The fleet simulation's invariants (`benchmarks/fleet_sim.py`, `benchmarks/fleet_policy.py`):
+"""The fleet simulation's invariants (`benchmarks/fleet_sim.py`, `sync/fleet.py`):
 a few meters over a few days, fast; nothing here is timed or tuned to a figure of the report."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks import fleet_sim
-from benchmarks.fleet_policy import ActionKind, FleetMeter, FleetPolicy
 from benchmarks.fleet_sim import (
     START,
     FakeClient,
@@ -33,6 +32,7 @@ from custom_components.linky.conso.budget import RequestBudget
 from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.localtime import PARIS, local_date
 from custom_components.linky.sync import runs
+from custom_components.linky.sync.fleet import ActionKind, FleetMeter, FleetPolicy
 from custom_components.linky.sync.model import SyncOptions
 from custom_components.linky.sync.runs import next_run_time
 from custom_components.linky.sync.schedule import (

@@ -53,8 +53,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from custom_components.linky.const import SERIES_CONSUMPTION, SERIES_PRODUCTION
-from custom_components.linky.localtime import PARIS, local_date
+from ..const import SERIES_CONSUMPTION, SERIES_PRODUCTION
+from ..localtime import PARIS, local_date
 
 MAX_POWER_MAX_DAYS = 60
 """The engine keeps 60 days of max power: never ask for more."""
