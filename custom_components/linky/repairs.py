@@ -25,6 +25,7 @@ import hashlib
 from homeassistant.components.repairs import ConfirmRepairFlow, RepairsFlow, RepairsFlowResult
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 import probatio as vol
@@ -236,7 +237,12 @@ class AdoptRepairFlow(RepairsFlow):
             return self.async_abort(reason="entry_not_loaded")
         mode = MODE_PREVIEW if user_input is None else MODE_ADOPT
         switch = bool(user_input and user_input.get(ATTR_SWITCH_ENERGY))
-        result = await async_adopt_history(self.hass, entry, mode, {}, switch)
+        try:
+            result = await async_adopt_history(self.hass, entry, mode, {}, switch)
+        except ServiceValidationError as err:  # e.g. the series was removed, or not energy
+            return self.async_abort(
+                reason="adopt_failed", description_placeholders={"error": str(err)}
+            )
         if user_input is not None:
             return self.async_create_entry(data={})
         lines = [

@@ -35,6 +35,8 @@ from custom_components.linky.const import (
     CONF_BASE_URL,
     CONF_HOURLY_HISTORY_MONTHS,
     CONF_PDL,
+    CONF_PRODUCTION,
+    CONF_PRODUCTION_PDL,
     CONF_TOKEN,
     DOMAIN,
 )
@@ -69,6 +71,25 @@ def meter_entry(emulator: Emulator, url: str, pdl: str, **options: Any) -> MockC
             CONF_BASE_URL: url,
         },
         options={CONF_HOURLY_HISTORY_MONTHS: 1, **options},
+    )
+
+
+def production_meter_entry(
+    emulator: Emulator, url: str, pdl: str, production_pdl: str
+) -> MockConfigEntry:
+    """An entry for `pdl` whose production is read from another meter, `production_pdl`
+    (the token covers both)."""
+    base = meter_entry(
+        emulator, url, pdl, **{CONF_PRODUCTION: True, CONF_PRODUCTION_PDL: production_pdl}
+    )
+    token = emulator.mint_token([pdl, production_pdl], issued_at=datetime(2026, 1, 1, tzinfo=UTC))
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=base.title,
+        unique_id=pdl,
+        minor_version=base.minor_version,
+        data={**base.data, CONF_TOKEN: token},
+        options=dict(base.options),
     )
 
 

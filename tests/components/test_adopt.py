@@ -27,31 +27,40 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
 )
 
-from conso_emulator import HOME_PDL, Emulator
+from conso_emulator import HOME_PDL, PV_PDL, Emulator
 from custom_components.linky.const import DOMAIN, ISSUE_ADOPT
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
 from custom_components.linky.localtime import PARIS
 from custom_components.linky.statistics import statistic_id
 
-from .helpers import assert_sums_exact, by_hour, meter_entry, setup_integration, statistic_rows
+from .helpers import (
+    assert_sums_exact,
+    by_hour,
+    meter_entry,
+    production_meter_entry,
+    setup_integration,
+    statistic_rows,
+)
 
 NOW = "2026-11-20 09:30:00+01:00"
 OURS = statistic_id(HOME_PDL, "consumption")
 ADDON = f"linky:{HOME_PDL}"
 COST = "sensor.grid_cost"
+DAILY_DAYS = 150
+"""The add-on's oldest days in `_addon_rows`, stored as one bar at local midnight."""
 
 
 def _addon_rows(first_own: date) -> tuple[list[tuple[datetime, float]], dict[date, float]]:
-    """What the add-on would have stored: 420 days before `first_own` (the older 200 as one
-    bar at local midnight, the others hour by hour, with both DST changes among them, one
-    day with 3 hours missing) and 10 days that overlap this meter's own history. Returns the
+    """What the add-on would have stored: 420 days before `first_own` (the older DAILY_DAYS
+    as one bar at local midnight, the others hour by hour, with both DST changes among them,
+    one day with 3 hours missing) and 10 days that overlap this meter's own history. Returns the
     rows (UTC start, Wh) and the expected Wh per adopted day."""
     rows: list[tuple[datetime, float]] = []
     expected: dict[date, float] = {}
     start = first_own - timedelta(days=420)
     for n in range(430):
         day = start + timedelta(days=n)
-        if n < 200:
+        if n < DAILY_DAYS:
             wh = 9000.0 + 10 * n
             rows.append((local_day_bounds(day)[0], wh))
         else:
@@ -68,21 +77,26 @@ def _addon_rows(first_own: date) -> tuple[list[tuple[datetime, float]], dict[dat
     return rows, expected
 
 
-def _write_addon(hass: HomeAssistant, rows: list[tuple[datetime, float]], stat_id: str) -> None:
+def _write_addon(
+    hass: HomeAssistant, rows: list[tuple[datetime, float]], stat_id: str, unit: str = "Wh"
+) -> None:
+    """The rows as the add-on imports them (`recorder/import_statistics`): source the id's
+    prefix, `has_sum`, `state` the hour's energy, `sum` from 0, in `unit` (Wh: the add-on's)."""
+    factor = {"Wh": 1.0, "kWh": 1000.0}.get(unit, 1.0)
     metadata = StatisticMetaData(
         mean_type=StatisticMeanType.NONE,
         has_sum=True,
         name=f"Linky {HOME_PDL}",
-        source="linky",
+        source=stat_id.partition(":")[0],  # as the add-on: `linky`, `linky_prod`
         statistic_id=stat_id,
         unit_class=None,
-        unit_of_measurement="Wh",
+        unit_of_measurement=unit,
     )
     running = 0.0
     data = []
     for start, wh in rows:
-        running += wh
-        data.append(StatisticData(start=start, state=wh, sum=running))
+        running += wh / factor
+        data.append(StatisticData(start=start, state=wh / factor, sum=running))
     async_add_external_statistics(hass, metadata, data)
 
 
@@ -180,13 +194,14 @@ async def test_adopt_preview_adopt_again_and_undo(
     assert issue.is_fixable
     await _set_grid(hass, ADDON)
     own_before = await statistic_rows(hass, OURS)
+    source = await statistic_rows(hass, ADDON)
     requests = len(emulator.requests)
 
     preview = await _adopt(hass, entry)
     [series] = preview["series"]
     assert series["sources"] == [ADDON]
     assert series["days"] == len(expected)
-    assert series["hourly_days"] == len(expected) - 200
+    assert series["hourly_days"] == len(expected) - DAILY_DAYS
     assert series["skipped"]["partial"] == 1
     # The 10 days after: stored by the meter (compared) or a gap of its own (left to it).
     assert series["overlap_days"] + series["skipped"].get("after_own_history", 0) == 10
@@ -210,13 +225,22 @@ async def test_adopt_preview_adopt_again_and_undo(
     assert stored.keys() == expected.keys()
     for day, wh in expected.items():
         assert stored[day] == pytest.approx(wh, abs=1e-3), day
-    hours = by_hour(rows)
-    for day in (d for d in expected if d.month in (3, 10) and d.weekday() == 6 and d.day > 24):
-        assert sum(1 for h in hours if h.astimezone(PARIS).date() == day) in (1, 23, 25)
+    # Every hourly day hour by hour, to the Wh (both DST days among them), each bar as one.
+    hours = {h: kwh * 1000 for h, kwh in by_hour(rows).items()}
+    first_hourly = first_own - timedelta(days=420 - DAILY_DAYS)
+    for day in expected:
+        stored_hours = [h for h in hours if h.astimezone(PARIS).date() == day]
+        assert len(stored_hours) == (len(day_hours(day)) if day >= first_hourly else 1), day
+    lengths = {len(day_hours(day)) for day in expected if day >= first_hourly}
+    assert lengths == {23, 24, 25}
+    addon_rows, _ = _addon_rows(first_own)
+    for start, wh in addon_rows:
+        if (day := start.astimezone(PARIS).date()) in expected and day >= first_hourly:
+            assert hours[start] == pytest.approx(wh, abs=1e-6), start
     own = {h: s for h, s in by_hour(rows).items() if h >= local_day_bounds(first_own)[0]}
     assert own == by_hour(own_before)
     assert len(emulator.requests) == requests
-    assert len(await statistic_rows(hass, ADDON)) > 0  # the source is never deleted
+    assert await statistic_rows(hass, ADDON) == source  # the source is never changed
     assert preview["adoption"] == {}
     assert adopted["adoption"]["consumption"]["days"] == len(expected)
 
@@ -240,6 +264,7 @@ async def test_adopt_preview_adopt_again_and_undo(
     rows = await statistic_rows(hass, OURS)
     assert min(by_hour(rows)) == local_day_bounds(first_own)[0]
     assert_sums_exact(rows)
+    assert await statistic_rows(hass, ADDON) == source
 
 
 @pytest.mark.freeze_time(NOW)
@@ -316,6 +341,70 @@ async def test_repair_flow_adopts_and_switches_the_dashboard(
     assert _days_stored(rows, first_own).keys() == expected.keys()
     assert (await _grid(hass))["stat_energy_from"] == OURS
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_repair_flow_says_why_when_the_series_cannot_be_adopted(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """A found series that is not energy (here in W) closes the fix flow with the
+    translated reason, not an error page, and writes nothing."""
+    entry = meter_entry(emulator, emulator_url, HOME_PDL)
+    coordinator = await setup_integration(hass, entry)
+    assert coordinator.sync is not None
+    first_own = coordinator.sync.state.series_state("consumption").ledger.first_day
+    assert first_own is not None
+    _write_addon(hass, [(h, 500.0) for h in day_hours(first_own - timedelta(days=2))], ADDON, "W")
+    await async_wait_recording_done(hass)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    own_before = await statistic_rows(hass, OURS)
+    assert await async_setup_repairs(hass)
+
+    flow = await _repair_flow(hass, f"{ISSUE_ADOPT}_{entry.entry_id}")
+
+    assert flow["type"] is FlowResultType.ABORT
+    assert flow["reason"] == "adopt_failed"
+    assert flow["description_placeholders"]["error"]
+    assert await statistic_rows(hass, OURS) == own_before
+
+
+@pytest.mark.freeze_time(NOW)
+async def test_production_of_a_separate_meter_is_its_prms_linky_prod_series(
+    hass: HomeAssistant, emulator: Emulator, emulator_url: str
+) -> None:
+    """The add-on names production after the PRM it reads (`linky_prod:<PRM>`): for a meter
+    whose production comes from another PRM, that series (here in kWh) is offered with
+    `linky:<PDL>` and copied into `linky:<PDL>_production`, to the Wh, in one exact chain."""
+    entry = production_meter_entry(emulator, emulator_url, HOME_PDL, PV_PDL)
+    coordinator = await setup_integration(hass, entry)
+    assert coordinator.sync is not None
+    first_own = coordinator.sync.state.series_state("consumption").ledger.first_day
+    assert first_own is not None
+    day = first_own - timedelta(days=2)
+    produced = {h: 50.0 + 7 * i for i, h in enumerate(day_hours(day))}
+    _write_addon(hass, [(h, 300.0) for h in day_hours(day)], ADDON)
+    _write_addon(hass, list(produced.items()), f"linky_prod:{PV_PDL}", "kWh")
+    await async_wait_recording_done(hass)
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    issue = ir.async_get(hass).async_get_issue(DOMAIN, f"{ISSUE_ADOPT}_{entry.entry_id}")
+    assert issue is not None
+    assert issue.translation_placeholders == {
+        "pdl": HOME_PDL,
+        "title": entry.title,
+        "sources": f"{ADDON}, linky_prod:{PV_PDL}",
+    }
+
+    adopted = await _adopt(hass, entry, mode="adopt")
+
+    assert adopted["written_days"] == {"consumption": 1, "production": 1}
+    rows = await statistic_rows(hass, statistic_id(HOME_PDL, "production"))
+    stored = {
+        h: kwh * 1000 for h, kwh in by_hour(rows).items() if h.astimezone(PARIS).date() == day
+    }
+    assert stored == pytest.approx(produced)
+    assert_sums_exact(rows, from_zero=True)
 
 
 async def async_setup_repairs(hass: HomeAssistant) -> bool:

@@ -67,7 +67,14 @@ _MISSING = frozenset({"", "null", "na", "n/a", "-"})
 
 
 class EnedisCsvError(ValueError):
-    """The file is not a recognisable export, or it holds something other than energy."""
+    """The file is not a recognisable export, or it holds something other than energy.
+    `reason`: not_export, max_power, unknown_unit, unknown_step or daily_power (the message
+    says more; `detail`: what the file showed, if anything)."""
+
+    def __init__(self, reason: str, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
 
 
 class ExportKind(StrEnum):
@@ -152,8 +159,9 @@ def parse_enedis_csv(
     header = _find_header(lines)
     if header is None:
         raise EnedisCsvError(
+            "not_export",
             "not an Enedis export: no data header such as 'Horodate;Valeur' or "
-            f"'debut;fin;kW' in its first {_MAX_PREAMBLE} lines"
+            f"'debut;fin;kW' in its first {_MAX_PREAMBLE} lines",
         )
     index, sep, cols = header
     meta = _metadata([(n + 1, _cells(lines[n], sep)) for n in range(index) if lines[n].strip()])
@@ -185,16 +193,22 @@ def parse_enedis_csv(
     type_text = _norm(meta.get("type", (0, ""))[1])
     unit = cols.unit or _unit(_norm(meta.get("unit", (0, ""))[1]))
     if "puissance max" in type_text or (unit or "").endswith("va"):
-        raise EnedisCsvError("this export holds maximum powers, not energy")
+        raise EnedisCsvError("max_power", "this export holds maximum powers, not energy")
     if unit is None or unit not in _UNITS:
-        raise EnedisCsvError("the unit of the values is unknown (no 'Unite', none in the header)")
+        raise EnedisCsvError(
+            "unknown_unit", "the unit of the values is unknown (no 'Unite', none in the header)"
+        )
     walls = sorted({_wall(row.label) for row in rows})
     gaps = Counter(int((b - a).total_seconds()) // 60 for a, b in pairwise(walls))
     step = _pas(meta.get("step", (0, ""))[1]) or max(gaps, key=gaps.__getitem__, default=None)
     if "quotidien" in type_text or any(not r.has_time for r in rows) or (step or 0) >= _DAY:
         step = None
     elif step not in _STEPS and rows:
-        raise EnedisCsvError(f"cannot tell the interval length (no 'Pas', gaps of {step} min)")
+        raise EnedisCsvError(
+            "unknown_step",
+            f"cannot tell the interval length (no 'Pas', gaps of {step} min)",
+            "?" if step is None else str(step),
+        )
     stamp = None if step is None else stamp or cols.stamp or _guess_stamp(walls, step)
     days, incomplete = _days(rows, unit, step, stamp or Stamp.END, problems)
     problems.sort(key=lambda problem: problem.line)
@@ -404,7 +418,7 @@ def _days(
     else HOURLY from load-curve intervals, complete when they tile the day exactly."""
     power, factor = _UNITS[unit]
     if step is None and power and rows:
-        raise EnedisCsvError("daily values in W: an average power, not an energy")
+        raise EnedisCsvError("daily_power", "daily values in W: an average power, not an energy")
     walls = [_wall(row.label) for row in rows]
     if sum(b < a for a, b in pairwise(walls)) > sum(b > a for a, b in pairwise(walls)):
         rows = rows[::-1]  # newest first: read oldest first, for the October hour

@@ -9,6 +9,7 @@ series. An adoption can be undone until it is confirmed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from ..repairs import async_set_adoption_offer
 from ..statistics import statistic_id
 
 if TYPE_CHECKING:
+    from ..sync.model import SyncOptions
     from . import LinkyConfigEntry
 
 KNOWN_SOURCES: dict[str, str] = {
@@ -71,15 +73,21 @@ class SeriesPreview:
         }
 
 
-def known_sources(pdl: str, series: list[str]) -> dict[str, str]:
-    """The statistic id another Linky tool would use for each of the meter's series."""
-    return {name: KNOWN_SOURCES[name].format(pdl=pdl) for name in series if name in KNOWN_SOURCES}
+def known_sources(options: SyncOptions, series: Iterable[str]) -> dict[str, str]:
+    """The statistic id another Linky tool would use for each of `series`: the add-on names
+    a series after the PRM it reads, so production is `linky_prod:<production PRM>` when
+    it comes from a separate production meter."""
+    return {
+        name: KNOWN_SOURCES[name].format(pdl=options.pdl_of(name))
+        for name in series
+        if name in KNOWN_SOURCES
+    }
 
 
 async def async_found_sources(hass: HomeAssistant, entry: LinkyConfigEntry) -> dict[str, str]:
     """The known series of another tool that exist in the recorder for the entry's meter."""
     coordinator = entry.runtime_data.coordinator
-    wanted = known_sources(coordinator.pdl, list(coordinator.options.series))
+    wanted = known_sources(coordinator.options, coordinator.options.series)
     if not wanted:
         return {}
     found = await async_list_statistic_ids(hass, set(wanted.values()))
@@ -260,7 +268,7 @@ async def async_adopt_history(
         restored: list[dict[str, str]] = []
         if undone:
             ours = {statistic_id(coordinator.pdl, series): series for series in undone}
-            old = known_sources(coordinator.pdl, list(undone))
+            old = known_sources(coordinator.options, undone)
             back = {stat_id: old[series] for stat_id, series in ours.items() if series in old}
             restored = await async_switch_energy(hass, back, apply=True)
         return {
@@ -270,7 +278,10 @@ async def async_adopt_history(
     found = {} if given else await async_found_sources(hass, entry)
     sources = given or {series: [stat_id] for series, stat_id in found.items()}
     if not sources:
-        raise validation_error("adopt_no_source", pdl=coordinator.pdl)
+        looked_for = known_sources(coordinator.options, coordinator.options.series)
+        raise validation_error(
+            "adopt_no_source", pdl=coordinator.pdl, sources=", ".join(looked_for.values())
+        )
     previews = await async_preview(hass, entry, sources)
     replacements = energy_replacements(entry, sources)
     response: dict[str, Any] = {

@@ -4,7 +4,8 @@ The file is read by `conso/enedis_csv.py`; its complete days go through the mete
 coordinator like any import (`LinkyCoordinator.async_import_days`): only days not stored
 yet (and hour-by-hour days over daily ones) are written, into one exact chain of sums, and
 they are never asked from Conso API afterwards. Nothing is written when the file is not the
-entry's meter's, or cannot say which series it holds.
+entry's meter's (the production meter's for production, when it is a separate one), or
+cannot say which series it holds.
 """
 
 from __future__ import annotations
@@ -39,10 +40,13 @@ async def async_import_enedis_export(
     try:
         parsed = await hass.async_add_executor_job(parse_enedis_csv, data, filename)
     except EnedisCsvError as err:
-        raise validation_error("csv_unreadable", path=filename, detail=str(err)) from err
+        raise validation_error(f"csv_{err.reason}", path=filename, detail=err.detail) from err
     if parsed.prm is None:
         raise validation_error("csv_no_prm", path=filename)
-    if parsed.prm != coordinator.pdl:
+    options = coordinator.options
+    # Production may come from a separate meter: its file names that meter's PRM.
+    owners = {name: options.pdl_of(name) for name in options.series}
+    if parsed.prm not in owners.values():
         raise validation_error(
             "csv_foreign_prm", path=filename, prm=parsed.prm, pdl=coordinator.pdl
         )
@@ -50,8 +54,10 @@ async def async_import_enedis_export(
         if parsed.kind is None:
             raise validation_error("csv_unknown_kind", path=filename)
         series = _SERIES[parsed.kind]
-    if series not in coordinator.options.series:
+    if series not in owners:
         raise validation_error("adopt_series_unknown", series=series)
+    if owners[series] != parsed.prm:
+        raise validation_error("csv_foreign_prm", path=filename, prm=parsed.prm, pdl=owners[series])
     if not parsed.days:
         raise validation_error(
             "csv_no_complete_day", path=filename, problems=str(len(parsed.problems))

@@ -229,6 +229,19 @@ def test_prm_of_a_foreign_file_name_is_reported_and_the_file_metadata_wins() -> 
     assert [d.day for d in result.days] == [date(2025, 3, 30)]
 
 
+def test_a_foreign_meters_file_names_its_own_prm() -> None:
+    """The action refuses it (`csv_foreign_prm`): the parser reads it whole, with its PRM."""
+    result = _parse("mes_donnees_autre_prm.csv")
+
+    assert (result.prm, result.kind, result.problems) == (
+        "98765432109876",
+        ExportKind.CONSUMPTION,
+        [],
+    )
+    day = _only_day(result, date(2025, 1, 20))
+    assert list(day.hours.values()) == [703 + 12 * h for h in range(24)]
+
+
 def test_prm_and_kind_come_from_the_file_name_without_metadata() -> None:
     consumption = _parse(f"historique_conso_{PRM}_2025-10-27.csv")
     production = _parse(f"historique_prod_{PRM}_virgule.csv")
@@ -284,18 +297,35 @@ def test_comma_and_semicolon_separators_read_the_same() -> None:
 
 
 @pytest.mark.parametrize(
-    ("data", "message"),
+    ("data", "reason", "message"),
     [
-        (b"nom;prenom\nDupont;Jean\n", "not an Enedis export"),
-        (b"", "not an Enedis export"),
-        (b"Horodate;Valeur\n2025-01-15T00:30:00+01:00;500\n", "unit of the values is unknown"),
+        (b"nom;prenom\nDupont;Jean\n", "not_export", "not an Enedis export"),
+        (b"", "not_export", "not an Enedis export"),
+        (
+            b"Horodate;Valeur\n2025-01-15T00:30:00+01:00;500\n",
+            "unknown_unit",
+            "unit of the values is unknown",
+        ),
         (
             b"Identifiant PRM;Type de donnees;Unite\n12345678901234;Puissance maximale "
             b"quotidienne;VA\nHorodate;Valeur\n2025-01-15T18:17:24+01:00;3695\n",
+            "max_power",
             "maximum powers",
+        ),
+        (
+            b"Horodate;Valeur (W)\n2025-01-15T00:00:00+01:00;5\n2025-01-15T00:07:00+01:00;5\n",
+            "unknown_step",
+            "gaps of 7 min",
+        ),
+        (
+            b"Date;Valeur (W)\n2025-01-15;500\n2025-01-16;600\n",
+            "daily_power",
+            "average power",
         ),
     ],
 )
-def test_what_is_no_energy_export_raises(data: bytes, message: str) -> None:
-    with pytest.raises(EnedisCsvError, match=message):
+def test_what_is_no_energy_export_raises(data: bytes, reason: str, message: str) -> None:
+    """Each reason has its own translated error in the action (`csv_<reason>`)."""
+    with pytest.raises(EnedisCsvError, match=message) as err:
         parse_enedis_csv(data, "export.csv")
+    assert err.value.reason == reason
