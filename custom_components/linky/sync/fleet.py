@@ -13,14 +13,14 @@ afternoon if that gave nothing, then to wait for the next day. The rules, by pri
    only (no max power, no production: see 5).
 2. **Probes of publication at the installation's times.** Yesterday comes for every meter
    at about the same time. Until a meter has found it today, at most one stale meter runs
-   at each probe time (`FleetConfig.probe_times`: 8 from 07:45 to 09:40, then 13:30 and
+   at each probe time (`FleetConfig.probe_times`: 8 from 07:45 to 09:45, then 13:30 and
    17:00, all shifted by 0-10 minutes and 1-59 seconds from sha256(`seed`): no round time,
    no two installations together). With `k` stale imported meters at the start of the day
-   only the last `min(k, 8)` morning times are used (one meter probes once, about 09:45).
+   only the last `min(k, 8)` morning times are used (one meter probes once, 09:45-09:55).
    A morning probe is a meter's first attempt (the longest without data first, then a
    rotation that moves every day); an afternoon probe takes a first attempt if one is left,
    else a retry. Probe times missed (a restart, a pause) are caught up once; no morning
-   probe after 10:00, no first attempt after it but the afternoon probes and their bursts.
+   probe after 10:00 (the burst after the last one may end up to ~15 minutes past it).
 3. **The burst.** Once a meter finds yesterday, every other stale meter gets a slot
    `settle` later, `spread` apart (the longest without data first, then the day's rotation,
    new meters last). For a meter that probed it is its retry. A meter that misses in the
@@ -83,7 +83,7 @@ def probe_offset(seed: str) -> timedelta:
     return timedelta(minutes=value % 10, seconds=1 + (value // 10) % 59)
 
 
-PROBE_TIMES = "07:45 08:00 08:15 08:30 08:45 09:05 09:25 09:40 13:30 17:00"
+PROBE_TIMES = "07:45 08:00 08:15 08:30 08:45 09:05 09:25 09:45 13:30 17:00"
 """The probe times before the installation's offset (8 in the morning, 2 in the afternoon)."""
 
 

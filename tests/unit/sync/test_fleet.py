@@ -161,7 +161,7 @@ def test_restored_attempts_are_kept() -> None:
 
 
 def test_one_meter_probes_once_late_then_retries_in_the_afternoon() -> None:
-    """One meter: its daily run at the last morning probe time (09:40 + the offset), its
+    """One meter: its daily run at the last morning probe time (09:45 + the offset), its
     retry at the first afternoon one (13:30 + the offset), then nothing until tomorrow."""
     policy = fleet(1)
     times = policy.probe_times
@@ -170,7 +170,7 @@ def test_one_meter_probes_once_late_then_retries_in_the_afternoon() -> None:
         (at(times[policy.morning - 1]), ActionKind.PROBE),
         (at(times[policy.morning]), ActionKind.PROBE),
     ]
-    assert time(9, 40) <= times[policy.morning - 1] < time(9, 50)
+    assert time(9, 45) <= times[policy.morning - 1] < time(9, 55)
     assert policy.meters[pdl(0)].attempts == 2
     assert policy.expected_run(pdl(0), at(time(15))) == at(times[0], DAY + timedelta(days=1))
 
