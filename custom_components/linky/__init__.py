@@ -14,6 +14,7 @@ from homeassistant.config_entries import (
     SIGNAL_CONFIG_ENTRY_CHANGED,
     ConfigEntry,
     ConfigEntryChange,
+    ConfigEntryState,
     ConfigSubentry,
 )
 from homeassistant.const import Platform
@@ -44,6 +45,7 @@ from .runtime import (
     async_remove_entry_data,
 )
 from .runtime.adopt import async_offer_adoption
+from .runtime.fleet import async_update_fleet
 from .runtime.shedding import async_restore_when_setup_fails
 from .services import async_setup_services
 
@@ -182,15 +184,19 @@ async def async_unload_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> bo
 
 @callback
 def _async_fleet_changed(hass: HomeAssistant, base_url: str) -> None:
-    """A meter of an API host came or went: the others plan again (`sync/capacity.py`)."""
+    """A meter of an API host came or went: the others plan again (`sync/capacity.py`),
+    and share one scheduler when they are several (`runtime/fleet.py`)."""
     host = api_host(base_url)
     peers = [
         entry.runtime_data.coordinator
-        for entry in hass.config_entries.async_loaded_entries(DOMAIN)
-        if api_host(str(entry.data.get(CONF_BASE_URL, ""))) == host
+        for entry in hass.config_entries.async_entries(DOMAIN)
+        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_IN_PROGRESS)
+        and getattr(entry, "runtime_data", None) is not None  # the one being set up has it
+        and api_host(str(entry.data.get(CONF_BASE_URL, ""))) == host
     ]
     for coordinator in peers:
         coordinator.async_fleet_changed()
+    async_update_fleet(hass, host, peers)
     async_update_fleet_issue(hass, base_url, peers[0].fleet if peers else None)
 
 

@@ -19,9 +19,8 @@ Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.sch
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 import contextlib
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -45,62 +44,15 @@ from .runtime.store import entry_store
 from .statistics import RecorderSink, async_delete_rows_before, statistic_id
 from .sync.capacity import FleetPlan
 from .sync.engine import MeterSync
+from .sync.fleet import Action, Outcome
 from .sync.model import RunResult, RunStatus, SyncOptions
-from .sync.runs import async_scheduled_run, next_run_time
-from .sync.state import ErrorInfo, SeriesState, SyncState
+from .sync.runs import async_fleet_action, async_scheduled_run, next_run_time
+from .sync.snapshot import STALE_AFTER_DAYS, LinkyData, series_figures
+from .sync.state import SyncState
 
 if TYPE_CHECKING:
     from .runtime import LinkyConfigEntry
-
-STALE_AFTER_DAYS = 3
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesFigures:
-    """Day totals of one series for the sensors, in kWh."""
-
-    yesterday: float | None
-    last_7_days: float | None
-    month_to_date: float | None
-
-
-@dataclass(frozen=True, slots=True)
-class LinkyData:
-    """What the entities show; computed from the persisted state without I/O."""
-
-    today: date
-    consumption: SeriesFigures
-    production: SeriesFigures | None
-    max_power: MaxPower | None
-    latest_day: date | None
-    consent_expires: datetime | None
-    stale: bool
-    budget_used: int
-    budget_remaining: int
-    budget_cap: int
-    next_run: datetime | None
-    last_success: datetime | None
-    last_error: ErrorInfo | None
-    backfill_progress: float
-    banned: bool
-    fleet: FleetPlan
-
-
-def _figures(state: SeriesState, today: date) -> SeriesFigures:
-    ledger = state.ledger
-    yesterday = today - timedelta(days=1)
-
-    def total(days: list[date]) -> float | None:
-        values = [record.total_wh for day in days if (record := ledger.get(day)) is not None]
-        return round(sum(values) / 1000, 3) if values else None
-
-    record = ledger.get(yesterday)
-    month_days = [date(yesterday.year, yesterday.month, day) for day in range(1, yesterday.day + 1)]
-    return SeriesFigures(
-        yesterday=round(record.total_wh / 1000, 3) if record is not None else None,
-        last_7_days=total([yesterday - timedelta(days=n) for n in range(7)]),
-        month_to_date=(total(month_days) or 0.0) if today.day != 1 else 0.0,
-    )
+    from .runtime.fleet import FleetScheduler
 
 
 class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
@@ -131,6 +83,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self.sync: MeterSync | None = None
         self.next_run: datetime | None = None
         self.fleet: FleetPlan  # what the meters of the API host may spend (set up on setup)
+        self.scheduler: FleetScheduler | None = None  # runs this meter when its host has others
         self._unsub_timer: CALLBACK_TYPE | None = None
         self._unsub_midnight: CALLBACK_TYPE | None = None
         self._running = False
@@ -230,12 +183,33 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         )
         self._sync.backfill_reserve, self._sync.max_power_every = plan.reserve, plan.max_power_every
 
+    @property
+    def may_run(self) -> bool:
+        """Whether this meter may run (not shut down, not waiting for a reauthentication,
+        its host not banned)."""
+        return not (self._closed or self._auth_failed or self.api.banned_at is not None)
+
     def _next_run_time(self) -> datetime | None:
         """When the next run should start, or None when nothing may run."""
-        if self._closed or self.api.banned_at is not None or self._auth_failed:
+        if not self.may_run:
             return None
         self._apply_fleet()
+        if self.scheduler is not None:
+            return self.scheduler.expected_run(self.pdl)
         return next_run_time(dt_util.utcnow(), self.pdl, self._sync, self.api.budget)
+
+    @callback
+    def async_fleet_stepped(self) -> None:
+        """The fleet scheduler decided: publish this meter's next run if it moved."""
+        if (next_run := self._next_run_time()) != self.next_run:
+            self.next_run = next_run
+            self.async_set_updated_data(self._snapshot())
+
+    @callback
+    def async_set_scheduler(self, scheduler: FleetScheduler | None) -> None:
+        """Run as the host's fleet scheduler says (its own timer stops), or alone again."""
+        self.scheduler = scheduler
+        self._async_schedule()
 
     @callback
     def _async_schedule(self) -> None:
@@ -246,7 +220,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             self._unsub_timer = None
         self.next_run = self._next_run_time()
         self.async_set_updated_data(self._snapshot())
-        if self.next_run is None:
+        if self.next_run is None or self.scheduler is not None:
             return
         LOGGER.debug("Next Linky run for %s at %s", self.pdl, self.next_run)
         if self.next_run <= dt_util.utcnow():
@@ -280,11 +254,46 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         if self.api.banned_at is not None:
             self._async_schedule()
             return None
+        return await self._async_exclusive_run(
+            lambda: async_scheduled_run(dt_util.utcnow(), self.pdl, self._sync)
+        )
+
+    async def async_fleet_run(self, action: Action) -> tuple[RunResult, Outcome] | None:
+        """Run one action of the host's fleet scheduler, as a task of this entry (a
+        shutdown cancels it); None when it did not run (shut down, cancelled, or busy with
+        an import: the scheduler asks again later)."""
+        if not self.may_run or self._running:
+            return None
+        now = dt_util.utcnow()
+        outcome: Outcome | None = None
+
+        async def run() -> RunResult:
+            nonlocal outcome
+            result, outcome = await async_fleet_action(now, self._sync, action, self.api.budget)
+            return result
+
+        self._run_task = task = self.config_entry.async_create_background_task(
+            self.hass, self._async_exclusive_run(run), f"{DOMAIN} run {self.pdl}"
+        )
+        try:
+            result = await task
+        except asyncio.CancelledError:
+            if (current := asyncio.current_task()) is not None and current.cancelling():
+                raise  # the scheduler itself is stopping
+            return None  # this meter's shutdown cancelled its run
+        return None if result is None or outcome is None else (result, outcome)
+
+    async def _async_exclusive_run(
+        self, engine_run: Callable[[], Awaitable[RunResult]]
+    ) -> RunResult | None:
+        """One run of the engine, alone (no other run or import meanwhile)."""
+        if self._running or self._closed:
+            return None
         self._running = True
         self._idle.clear()
         try:
             await self._async_parts_caught_up()
-            return await self._async_run()
+            return await self._async_run(engine_run)
         finally:
             self._running = False
             self._idle.set()
@@ -370,14 +379,13 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             for part in self.derived:
                 await part.async_recompute()
 
-    async def _async_run(self) -> RunResult:
+    async def _async_run(self, engine_run: Callable[[], Awaitable[RunResult]]) -> RunResult:
         sync = self._sync
         state = sync.state
-        now = dt_util.utcnow()
         if not self._ledger_checked:
             await self._async_check_ledgers()
         self._apply_fleet()
-        result = await async_scheduled_run(now, self.pdl, sync)
+        result = await engine_run()
         LOGGER.debug("Linky run for %s: %s, %s requests", self.pdl, result.status, result.requests)
         for part in self.derived:
             await part.async_after_run(sync.written_days)
@@ -469,8 +477,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         budget = self.api.budget
         return LinkyData(
             today=today,
-            consumption=_figures(consumption, today),
-            production=_figures(state.series_state(SERIES_PRODUCTION), today)
+            consumption=series_figures(consumption, today),
+            production=series_figures(state.series_state(SERIES_PRODUCTION), today)
             if SERIES_PRODUCTION in self.options.series
             else None,
             max_power=state.latest_max_power,

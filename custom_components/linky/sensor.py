@@ -29,12 +29,13 @@ from .analytics.peaks import max_power_share
 from .conso.errors import ErrorKind
 from .conso.models import MaxPower
 from .const import DOMAIN
-from .coordinator import LinkyCoordinator, LinkyData, SeriesFigures
+from .coordinator import LinkyCoordinator
 from .energy.tempo_calendar import TempoColour
 from .entity import LinkyEntity, LinkyPartEntity, LinkySheddingEntity
 from .runtime import LinkyConfigEntry
 from .runtime.derived import DerivedPart, PartSensorDescription
 from .runtime.tempo_source import TempoCoordinator
+from .sync.snapshot import LinkyData, SeriesFigures
 
 PARALLEL_UPDATES = 0
 

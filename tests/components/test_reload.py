@@ -78,9 +78,9 @@ def runs() -> AsyncIterator[Runs]:
     seen = Runs()
     original = LinkyCoordinator._async_run
 
-    async def recorded(coordinator: LinkyCoordinator) -> Any:
+    async def recorded(coordinator: LinkyCoordinator, *args: Any) -> Any:
         seen.by.append(coordinator)
-        return await original(coordinator)
+        return await original(coordinator, *args)
 
     with patch.object(LinkyCoordinator, "_async_run", recorded):
         yield seen  # type: ignore[misc]
