@@ -1,16 +1,15 @@
-"""Several meters on one instance, through the emulator over 127.0.0.1 (issue 15, the part
-that is wired: `sync/capacity.py`).
+"""Many meters on one instance, through the emulator over 127.0.0.1 (issue 15).
 
-At the lowest cap (20 requests per 12 hours) the budget keeps (20 - 5) / (2 + 2/7 + 0.25)
-= 5 consumption meters fresh (`sync/capacity.py`). With 6 meters on the same host:
+At the lowest cap (20 requests per 12 hours) the fleet scheduler keeps (20 - 5) x 14/15
+= 14 consumption meters fresh (`sync/capacity.py`). With 15 meters on the same host:
 
 - the request budget sensor of each meter says so (meters, meters kept fresh, the max power
   cadence), and so do the diagnostics;
 - a repair issue explains what to do, and goes away when a meter is deleted;
-- two and a half days of scheduled runs never exceed the cap in any rolling 12 hours, the
-  max power is asked every few days instead of every run, and every meter has the 20th and
-  the 21st by the evening of the 22nd (those the emulator published: it leaves a few days
-  out, as Enedis does).
+- two and a half days of scheduled runs (every meter new: its first import first) never
+  exceed the cap in any rolling 12 hours, ask for each meter's max power at most once, and
+  every meter has the 21st by the evening of the 22nd (if the emulator published it: it
+  leaves a few days out, as Enedis does).
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from custom_components.linky.coordinator import LinkyCoordinator
 from .helpers import meter_entry, setup_integration
 
 NOW = "2026-11-20 09:30:00+01:00"
-PDLS = [f"3000000000{k:04d}" for k in range(6)]
+PDLS = [f"3000000000{k:04d}" for k in range(15)]
 MAX_POWER = "puissance_conso_max_quotidienne"
 
 
@@ -77,25 +76,25 @@ async def test_more_meters_than_the_cap_keeps_fresh(
 ) -> None:
     entries = [_entry(emulator, emulator_url, pdl) for pdl in PDLS]
     coordinators: list[LinkyCoordinator] = []
-    for entry in entries[:5]:
+    for entry in entries[:14]:
         coordinators.append(await setup_integration(hass, entry))
-    assert _fleet_issues(hass) == [], "5 meters fit cap 20"
-    coordinators.append(await setup_integration(hass, entries[5]))
+    assert _fleet_issues(hass) == [], "14 meters fit cap 20"
+    coordinators.append(await setup_integration(hass, entries[14]))
 
     (issue,) = _fleet_issues(hass)
     assert issue.translation_placeholders is not None
-    assert issue.translation_placeholders["meters"] == "6"
-    assert issue.translation_placeholders["capacity"] == "5"
+    assert issue.translation_placeholders["meters"] == "15"
+    assert issue.translation_placeholders["capacity"] == "14"
     assert issue.translation_placeholders["cap"] == "20"
     assert issue.severity is ir.IssueSeverity.WARNING
     attributes = _budget_attributes(hass, PDLS[0])
     assert attributes["cap"] == 20
-    assert attributes["meters"] == 6
-    assert attributes["meters_kept_fresh"] == 5
+    assert attributes["meters"] == 15
+    assert attributes["meters_kept_fresh"] == 14
     assert attributes["max_power_every_days"] == 7
     assert attributes["over_capacity"] is True
 
-    # Scheduled runs until the evening of the 22nd (each meter's slot is in 06:00-10:00).
+    # Scheduled runs until the evening of the 22nd.
     sent_before = len(emulator.requests)
     for _ in range(int(58.5 * 4)):
         freezer.tick(timedelta(minutes=15))
@@ -106,14 +105,14 @@ async def test_more_meters_than_the_cap_keeps_fresh(
         assert len([t for t in times[index:] if t < first + timedelta(hours=12)]) <= 20
     later = emulator.requests[sent_before:]
     max_power = [record for record in later if record.type == MAX_POWER]
-    assert len(max_power) < len(PDLS), "not every run asks for the max power"
+    assert len(max_power) <= len(PDLS), "each meter's max power once (weekly)"
     for coordinator in coordinators:
         assert coordinator.sync is not None
-        for day in (date(2026, 11, 20), date(2026, 11, 21)):
-            published = emulator.truth.is_published(coordinator.pdl, day)
-            assert coordinator.sync.has_day("consumption", day) is published, (coordinator.pdl, day)
+        day = date(2026, 11, 21)
+        published = emulator.truth.is_published(coordinator.pdl, day)
+        assert coordinator.sync.has_day("consumption", day) is published, (coordinator.pdl, day)
 
-    # One meter deleted: the 5 others fit, the issue goes.
-    assert await hass.config_entries.async_remove(entries[5].entry_id)
+    # One meter deleted: the 14 others fit, the issue goes.
+    assert await hass.config_entries.async_remove(entries[14].entry_id)
     await hass.async_block_till_done()
     assert _fleet_issues(hass) == []

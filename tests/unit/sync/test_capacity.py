@@ -1,10 +1,11 @@
 """What the meters of one API host may spend (`sync/capacity.py`), and the engine asking for
 the max power at the planned cadence.
 
-The busiest 12 hours of a meter hold its daily run and its retry, each with one load-curve
-request per series and the max power when it is due, and a healing share of 0.25: 4.25
-requests at the daily cadence, 2 + 2/7 + 0.25 = 2.54 at the weekly one. Figures below are
-worked out by hand from that.
+A meter alone keeps its own run and retry, with the max power whenever yesterday's is
+missing, and the back-fill reserve of 10. Several meters share the fleet scheduler: in the
+busiest 12 hours each needs 1 + 1/14 requests (its daily run, half a weekly max power
+cycle), so the cap less the headroom of 5 keeps 14/15 of it fresh. Figures below are worked
+out by hand from that.
 """
 
 from __future__ import annotations
@@ -16,13 +17,7 @@ import pytest
 
 from conso_emulator import HOME_PDL
 from custom_components.linky.localtime import PARIS
-from custom_components.linky.sync.capacity import (
-    HEADROOM,
-    MIN_RESERVE,
-    SLOW_MAX_POWER_EVERY,
-    max_power_due,
-    plan_fleet,
-)
+from custom_components.linky.sync.capacity import MIN_RESERVE, max_power_due, plan_fleet
 from custom_components.linky.sync.model import SyncOptions
 
 from .helpers import make_meter
@@ -31,49 +26,50 @@ MAX_POWER = "puissance_conso_max_quotidienne"
 TODAY = date(2026, 11, 20)
 
 
-def test_one_meter_keeps_the_daily_cadence_and_the_old_reserve() -> None:
+def test_one_meter_keeps_its_own_cadence_and_reserve() -> None:
     plan = plan_fleet(50, [False])
     assert plan.max_power_every == 1
-    assert plan.reserve == MIN_RESERVE  # ceil(4.25) + 5 is the floor
-    assert plan.capacity == 17  # (50 - 5) / 2.54 = 17.7
+    assert plan.reserve == MIN_RESERVE
+    assert plan.capacity == 42  # 45 / (15 / 14)
     assert not plan.over_capacity
+    assert not plan_fleet(20, [True]).over_capacity, "one meter always fits"
 
 
-def test_ten_meters_keep_the_daily_cadence_at_cap_50() -> None:
-    """10 x 4.25 + 5 = 47.5: the daily runs may take all but 2 requests of the busiest 12
-    hours; an 11th meter makes the max power weekly."""
+def test_several_meters_follow_the_fleet() -> None:
     plan = plan_fleet(50, [False] * 10)
-    assert (plan.max_power_every, plan.reserve, plan.over_capacity) == (1, 48, False)
-    plan = plan_fleet(50, [False] * 11)
-    assert plan.max_power_every == SLOW_MAX_POWER_EVERY
-    assert plan.reserve == 28 + HEADROOM  # ceil(11 x 2 + 22/7 + 2.75) + 5
+    assert plan.max_power_every == 7
+    assert plan.reserve == 10 + 3 + 2  # every daily run, the probes, the safety
     assert not plan.over_capacity
 
 
-def test_over_capacity_from_the_18th_meter_at_cap_50() -> None:
-    assert not plan_fleet(50, [False] * 17).over_capacity  # 17 x 2.54 + 5 = 48.1
-    plan = plan_fleet(50, [False] * 18)  # 18 x 2.54 + 5 = 50.6
+def test_over_capacity_from_the_43rd_meter_at_cap_50() -> None:
+    assert not plan_fleet(50, [False] * 42).over_capacity  # 42 x 15/14 + 5 = 50
+    plan = plan_fleet(50, [False] * 43)  # 43 x 15/14 + 5 = 51.1
     assert plan.over_capacity
-    assert plan.reserve == 50, "the reserve never exceeds the cap"
+    assert plan.reserve == 48
     assert plan.as_dict() == {
-        "meters": 18,
-        "meters_kept_fresh": 17,
+        "meters": 43,
+        "meters_kept_fresh": 42,
         "max_power_every_days": 7,
-        "backfill_reserve": 50,
+        "backfill_reserve": 48,
         "over_capacity": True,
     }
+    assert plan_fleet(50, [False] * 48).reserve == 50, "the reserve never exceeds the cap"
 
 
-def test_cap_80_keeps_29_meters_and_production_counts() -> None:
-    assert plan_fleet(80, [False]).capacity == 29  # 75 / 2.54 = 29.6
-    assert not plan_fleet(80, [False] * 29).over_capacity  # 73.5 + 5
-    assert plan_fleet(80, [False] * 30).over_capacity  # 76.1 + 5
-    # production is a second load curve in each run and retry
-    plan = plan_fleet(80, [True] * 10 + [False] * 10)
-    assert plan.production_meters == 10
-    assert plan.need(7) == pytest.approx(2 * 30 + 2 * 20 / 7 + 0.25 * 20)
-    assert not plan.over_capacity
-    assert plan_fleet(80, [True] * 20).over_capacity  # 80 + 40/7 + 5 + 5 > 80
+def test_cap_80_keeps_70_meters_cap_20_keeps_14_and_production_counts() -> None:
+    assert plan_fleet(80, [False]).capacity == 70  # 75 x 14/15
+    assert not plan_fleet(80, [False] * 70).over_capacity
+    assert plan_fleet(80, [False] * 71).over_capacity
+    assert plan_fleet(20, [False]).capacity == 14
+    assert not plan_fleet(20, [False] * 14).over_capacity
+    assert plan_fleet(20, [False] * 15).over_capacity
+    # production's load curve every 3 days: 1/6 request per producing meter
+    plan = plan_fleet(80, [True] * 12 + [False] * 55)
+    assert plan.production_meters == 12
+    assert plan.need() == pytest.approx(67 * 15 / 14 + 12 / 6)
+    assert not plan.over_capacity  # 71.8 + 2 + 5 = 78.8
+    assert plan_fleet(80, [True] * 70).over_capacity  # 75 + 11.7 + 5
 
 
 @pytest.mark.parametrize(
