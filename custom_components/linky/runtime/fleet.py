@@ -63,9 +63,10 @@ class FleetScheduler:
     def async_set_members(self, coordinators: Sequence[LinkyCoordinator]) -> None:
         """The host's meters now: those that left run alone again, those that came join."""
         wanted = {coordinator.pdl: coordinator for coordinator in coordinators}
-        for pdl in [pdl for pdl in self.members if pdl not in wanted]:
-            self.policy.remove_meter(pdl)
-            self.members.pop(pdl).async_set_scheduler(None)
+        for pdl, member in list(self.members.items()):
+            if wanted.get(pdl) is not member:  # gone, or set up again (a reload)
+                self._async_drop(pdl)
+                member.async_set_scheduler(None)
         self.policy.cap = self.api.budget.cap
         for pdl, coordinator in wanted.items():
             if pdl not in self.members:
@@ -107,12 +108,21 @@ class FleetScheduler:
         sync = coordinator.sync if (coordinator := self.members.get(pdl)) else None
         return sync is not None and sync.backfill_pending()
 
+    @callback
+    def _async_drop(self, pdl: str) -> None:
+        self.policy.remove_meter(pdl)
+        self.members.pop(pdl, None)
+
     async def _async_run(self, action: Action) -> bool:
-        """Run one action; whether it sent a request (else the next step waits)."""
+        """Run one action; whether the next step may come at once (else it waits)."""
         coordinator = self.members.get(action.pdl)
-        ran = None if coordinator is None else await coordinator.async_fleet_run(action)
-        if ran is None:
-            return False
+        if coordinator is None or not coordinator.may_run:
+            # Waiting for a reauthentication (or shut down): out of the fleet until its
+            # entry is set up again.
+            self._async_drop(action.pdl)
+            return True
+        if (ran := await coordinator.async_fleet_run(action)) is None:
+            return False  # busy with an import, or cancelled: ask again later
         result, outcome = ran
         self.policy.done(action, dt_util.utcnow(), outcome)
         LOGGER.debug("Linky fleet %s: %s of %s, %s", self.host, action.kind, action.pdl, result)
