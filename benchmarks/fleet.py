@@ -154,6 +154,12 @@ def render(
         f"{len(seeds)}`. Every run asserted that no rolling 12 h held more requests than "
         "the cap.",
         "",
+        "Rules: *today* is each meter on its own timer (its daily slot in 06:00-10:00 and one "
+        "afternoon retry): what a meter alone on its Conso API host still does, and what every "
+        "meter did before the fleet scheduler. *proposed* is the fleet scheduler "
+        "(`custom_components/linky/sync/fleet.py`, run by `runtime/fleet.py`): what the meters "
+        "sharing a host do from 2 meters on.",
+        "",
         "## Results",
         "",
         "| Scenario | Rules | Cap | Requests per day per meter | Fresh by 10:30 | Fresh by "
@@ -199,9 +205,9 @@ METHOD = f"""
   slot comes first finds yesterday missing and waits for its 13:00-14:30 retry (29 % of
   days fresh by 10:30 for one meter, 40-44 % for 10 to 40 meters). A daily run costs 2
   requests (load curve, max power) while the cap affords the max power every day (up to 10
-  meters at cap 50, 17 at cap 80: the request plan of `sync/capacity.py`), 1 otherwise (the
-  max power every 7 days), twice on a retry day: 3.1-3.4 requests per meter per day up to
-  10 meters, 1.8-1.9 from 25.
+  meters at cap 50, 17 at cap 80: the request plan those timers had,
+  `fleet_sim.today_plan`), 1 otherwise (the max power every 7 days), twice on a retry day:
+  3.1-3.4 requests per meter per day up to 10 meters, 1.8-1.9 from 25.
 - **The request plan keeps today's rules inside the cap up to the capacity it states** (17
   meters at cap 50, 29 at cap 80, 5 at cap 20: no budget refusal in seeds 0-2 at those
   counts, measured with this simulation while choosing its healing share). Above it the
@@ -238,11 +244,12 @@ METHOD = f"""
   past that the daily runs keep priority and the max power waits.
 - **New meters** get their daily history the day they are added or the next morning. Their
   hourly back-fill gets what the daily runs leave: about `2 x (cap - 5 - meters)` requests
-  a day less the max power. 5 new meters among 40 finish it in 9.5 days at cap 80 (10.5
-  before) but have only 15 % done after 20 days at cap 50 (15 % before; about 4 months in
-  all), while the 35 others stay fresh (95.8 % of all days at cap 50, 96.1 % at cap 80).
-  So the back-fill part of issue 15 is met at cap 80, not at cap 50 (40 daily runs, the
-  probes and the max power leave too little of 50 per 12 h). 45 meters at cap 50 stay
+  a day less the max power. 5 new meters among 40 finish it in 10.5 days at cap 80 but
+  have only 15 % done after 20 days at cap 50 (about 4 months in all), while the 35 others
+  stay fresh (95.8 % of all days at cap 50, 96.1 % at cap 80). So the back-fill part of
+  issue 15 is met at cap 80, not at cap 50, and cannot be there: every 12 h window holds a
+  morning's 40 daily runs and the probes, so at most about 2 x 5 requests a day are left
+  for about 5 x 104 load-curve windows (24 months of 7 days). 45 meters at cap 50 stay
   fresh (99.0 % of the days published by 10:00) but leave nothing for back-fill (2.4 % in
   20 days).
 - **Over capacity** (60 meters at cap 50) the policy serves the meters longest without data

@@ -5,14 +5,15 @@ driven by the real `MeterSync` engine through an in-process fake Conso API (its 
 publication model and faults, no HTTP, no JSON: 40 meters x 30 days in seconds), and writes
 to a sink that only records when each day was first stored. Two rule sets drive them:
 
-- `Rules.TODAY`: today's coordinator, with its own scheduling (`sync/runs.py`:
-  `next_run_time`, `async_scheduled_run`: the per-PDL daily slot of `sync/schedule.py`, the
-  one afternoon retry, back-fill whenever the budget is above the reserve, `MIN_RUN_GAP`,
-  the failure back-off) and the request plan of its API host (`sync/capacity.py`: the
-  reserve sized from the meters, the max power every 7 days when the cap cannot afford it
-  daily), applied before each scheduling and each run as the coordinator does. Each meter
-  has its own timer, re-armed only after its own run, as in Home Assistant.
-- `Rules.PROPOSED`: `custom_components/linky/sync/fleet.py` (one fleet-level scheduler).
+- `Rules.TODAY`: each meter on its own timer, as a meter alone on its API host still runs
+  (`sync/runs.py`: `next_run_time`, `async_scheduled_run`: the per-PDL daily slot of
+  `sync/schedule.py`, the one afternoon retry, back-fill whenever the budget is above the
+  reserve, `MIN_RUN_GAP`, the failure back-off), with the request plan those timers had
+  for several meters before the fleet scheduler (`today_plan`: the reserve sized from the
+  meters, the max power every 7 days when the cap cannot afford it daily), applied before
+  each scheduling and each run. Each timer is re-armed only after its own run.
+- `Rules.PROPOSED`: the fleet scheduler, as meters sharing a host now run: the policy of
+  `custom_components/linky/sync/fleet.py`, each action run by `sync.runs.async_fleet_action`.
 
 `simulate()` returns the metrics of one scenario (`SimResult`) and asserts that no rolling
 12 h ever held more requests than the cap. `benchmarks/fleet.py` is the command line.
@@ -27,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 import heapq
 import itertools
+import math
 import random
 
 from custom_components.linky.conso.budget import RequestBudget
@@ -43,12 +45,11 @@ from custom_components.linky.const import SERIES_CONSUMPTION
 from custom_components.linky.energy.hourly import day_hours, local_day_bounds
 from custom_components.linky.energy.ledger import DayRecord, Resolution, SeriesLedger, WritePlan
 from custom_components.linky.localtime import PARIS, local_date
-from custom_components.linky.sync.capacity import plan_fleet
 from custom_components.linky.sync.engine import MeterSync
-from custom_components.linky.sync.fleet import Action, ActionKind, FleetMeter, FleetPolicy, Outcome
+from custom_components.linky.sync.fleet import Action, FleetMeter, FleetPolicy, Outcome
 from custom_components.linky.sync.gaps import RECENT_DAYS, GapPlanner
-from custom_components.linky.sync.model import RunStatus, SyncOptions
-from custom_components.linky.sync.runs import async_scheduled_run, next_run_time
+from custom_components.linky.sync.model import SyncOptions
+from custom_components.linky.sync.runs import async_fleet_action, async_scheduled_run, next_run_time
 from custom_components.linky.sync.schedule import ScheduleState
 from custom_components.linky.sync.state import SyncState
 
@@ -245,8 +246,6 @@ class FakeClient:
     def __init__(self, conso: FakeConso, pdl: str) -> None:
         self.conso = conso
         self.pdl = pdl
-        self.grant = 0
-        """Requests the current run may send (the proposed policy's back-fill grant)."""
 
     def _days(self, start: date, end: date, now: datetime) -> list[date]:
         today = local_date(now)
@@ -483,6 +482,21 @@ def max_in_window(times: list[datetime], window: timedelta = WINDOW) -> int:
 # --- the simulation -------------------------------------------------------------------------------
 
 
+def today_plan(cap: int, productions: list[bool]) -> tuple[int, int]:
+    """Today's rules' request plan, (back-fill reserve, days between max power requests):
+    what `sync/capacity.py` planned for per-meter timers before the fleet scheduler (each
+    meter's run and retry per series, each with the max power when due, and 0.25 request
+    of healing per meter in the busiest 12 h; 5 of headroom; every day while affordable,
+    else weekly; the reserve at least 10 and at most the cap)."""
+    meters, producing = len(productions), sum(productions)
+
+    def need(every: int) -> float:
+        return 2 * (meters + producing) + 2 * meters / every + 0.25 * meters
+
+    every = 1 if need(1) + 5 <= cap else 7
+    return min(max(10, math.ceil(need(every)) + 5), cap), every
+
+
 class FleetSim:
     """One scenario under one rule set."""
 
@@ -539,21 +553,10 @@ class FleetSim:
         state = SyncState() if new else steady_state(options, local_date(now))
         client = FakeClient(self.conso, pdl)
         sink = RecordingSink(self.clock)
-        if self.rules is Rules.TODAY:
-            budget = self.budget
-            sync = FleetMeterSync(
-                client, options, state, sink, self.clock, remaining=lambda: budget.remaining
-            )
-        else:
-            sync = FleetMeterSync(
-                client,
-                options,
-                state,
-                sink,
-                self.clock,
-                remaining=lambda: client.grant - sync.requests,
-                backfill_reserve=0,
-            )
+        budget = self.budget
+        sync = FleetMeterSync(
+            client, options, state, sink, self.clock, remaining=lambda: budget.remaining
+        )
         meter = SimMeter(pdl, new, now, client, sink, sync)
         self.meters[pdl] = meter
         if self.rules is Rules.TODAY:
@@ -584,12 +587,11 @@ class FleetSim:
     # --- today's rules --------------------------------------------------------------------
 
     def _apply_plan(self, meter: SimMeter) -> None:
-        """What the coordinator does before it schedules or runs (`instance.fleet_plan`)."""
-        plan = plan_fleet(
+        """What the coordinator did before it scheduled or ran (`today_plan`)."""
+        meter.sync.backfill_reserve, meter.sync.max_power_every = today_plan(
             self.budget.cap,
             [other.sync.options.production_pdl is not None for other in self.meters.values()],
         )
-        meter.sync.backfill_reserve, meter.sync.max_power_every = plan.reserve, plan.max_power_every
 
     def _today_schedule(self, meter: SimMeter) -> None:
         meter.version += 1
@@ -637,21 +639,9 @@ class FleetSim:
         self._poke()
 
     async def _execute(self, meter: SimMeter, action: Action) -> Outcome:
-        sync = meter.sync
-        meter.client.grant = action.grant
-        if action.kind is ActionKind.BACKFILL:
-            sync.curve_series, sync.max_power_days = None, None
-            result = await sync.async_run(daily=False, backfill=True)
-        else:
-            sync.curve_series = frozenset(action.series)
-            sync.max_power_days = action.max_power_days
-            result = await sync.async_run(daily=True, backfill=False)
-        yesterday = local_date(self.clock.now) - timedelta(days=1)
-        return Outcome(
-            got_yesterday=sync.has_day(SERIES_CONSUMPTION, yesterday),
-            failed=result.status is RunStatus.FAILED,
-            refused=result.status is RunStatus.BUDGET,
-        )
+        """The action, run as the fleet scheduler runs it (`sync.runs.async_fleet_action`)."""
+        _, outcome = await async_fleet_action(self.clock.now, meter.sync, action, self.budget)
+        return outcome
 
     # --- measuring ------------------------------------------------------------------------
 
