@@ -133,8 +133,8 @@ async def _async_setup(
         await parts.shedding.async_setup()
     entry.async_on_unload(_async_reload_on_new_loads(hass, entry))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _async_fleet_changed(hass, base_url)  # first: a meter joining others never runs alone
     coordinator.async_start()
-    _async_fleet_changed(hass, base_url)
     if parts.shedding is not None:
         parts.shedding.async_start_after_startup()
     entry.async_create_background_task(
