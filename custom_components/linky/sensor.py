@@ -90,6 +90,11 @@ def _energy_descriptions(
             value_fn=value,
             exists_fn=lambda data: figures(data) is not None,
             available_fn=_fresh,
+            attr_fn=lambda data: (
+                {"latest_day": day.isoformat()}
+                if (series_figures := figures(data)) and (day := series_figures.latest_day)
+                else None
+            ),
         )
 
     return (

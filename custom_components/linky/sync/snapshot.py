@@ -20,6 +20,8 @@ class SeriesFigures:
     yesterday: float | None
     last_7_days: float | None
     month_to_date: float | None
+    latest_day: date | None = None
+    """The newest day stored (production is read every few days when meters share a host)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,4 +61,5 @@ def series_figures(state: SeriesState, today: date) -> SeriesFigures:
         yesterday=round(record.total_wh / 1000, 3) if record is not None else None,
         last_7_days=total([yesterday - timedelta(days=n) for n in range(7)]),
         month_to_date=(total(month_days) or 0.0) if today.day != 1 else 0.0,
+        latest_day=ledger.last_day,
     )
