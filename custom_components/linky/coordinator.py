@@ -1,17 +1,17 @@
 """The meter coordinator: schedules runs of the sync engine and publishes a snapshot.
 
-Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.schedule`
-(when):
+Home Assistant glue around `sync.engine.MeterSync` (what to fetch) and `sync.runs` (when):
 
 - Setup makes no request and reads no statistics: it restores the persisted state and
   schedules the next run. Only a meter that was never imported runs at once (the first
   import). The first run of each process checks the ledger against the recorder (healing it
   if the recorder disagrees).
-- One daily run in the meter's slot between 06:00 and 10:00, one retry early in the
-  afternoon when yesterday is still missing or the run failed, back-fill runs whenever the
-  shared request budget has room above its reserve, and nothing at all once the service has
-  banned this IP. The reserve and the max power cadence come from the plan of every meter
-  using the same API host (`instance.fleet_plan`).
+- A meter alone on its API host: one daily run in its slot between 06:00 and 10:00, one
+  retry early in the afternoon when yesterday is still missing or the run failed, back-fill
+  whenever the shared request budget has room above its reserve (`instance.fleet_plan`).
+  Meters sharing a host: their host's fleet scheduler (`runtime/fleet.py`) says when each
+  runs what (`async_fleet_run`), and their own timers stop. Nothing at all once the service
+  has banned this IP.
 - After each run, every derived part of the entry gets the days the run wrote.
 - `data` is a snapshot computed from the persisted state, without I/O, for the entities.
 """
@@ -200,8 +200,11 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
 
     @callback
     def async_fleet_stepped(self) -> None:
-        """The fleet scheduler decided: publish this meter's next run if it moved."""
-        if (next_run := self._next_run_time()) != self.next_run:
+        """The fleet scheduler decided: publish this meter's next run if it moved (no
+        planning again: the plan changes only when a meter comes or goes)."""
+        scheduler = self.scheduler if self.may_run else None
+        next_run = None if scheduler is None else scheduler.expected_run(self.pdl)
+        if next_run != self.next_run:
             self.next_run = next_run
             self.async_set_updated_data(self._snapshot())
 
