@@ -35,7 +35,13 @@ from .const import (
     SUBENTRY_LOAD,
 )
 from .coordinator import LinkyCoordinator
-from .instance import api_host, async_create_client, async_flush_budgets, async_get_api_state
+from .instance import (
+    api_host,
+    async_create_client,
+    async_flush_budgets,
+    async_get_api_state,
+    fleet_plan,
+)
 from .options import OPTIONS_VERSION, LinkyOptions, migrate
 from .repairs import async_update_fleet_issue
 from .runtime import (
@@ -194,10 +200,13 @@ def _async_fleet_changed(hass: HomeAssistant, base_url: str) -> None:
         and getattr(entry, "runtime_data", None) is not None  # the one being set up has it
         and api_host(str(entry.data.get(CONF_BASE_URL, ""))) == host
     ]
-    for coordinator in peers:
-        coordinator.async_fleet_changed()
+    plan = None
+    if peers:  # planned once for the host, not by each meter
+        plan = fleet_plan(hass, base_url, peers[0].api.budget.cap)
+        for coordinator in peers:
+            coordinator.async_fleet_changed(plan)
     async_update_fleet(hass, host, peers)
-    async_update_fleet_issue(hass, base_url, peers[0].fleet if peers else None)
+    async_update_fleet_issue(hass, base_url, plan)
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LinkyConfigEntry) -> None:

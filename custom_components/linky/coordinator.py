@@ -109,6 +109,7 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
             dt_util.utcnow,
             remaining=lambda: budget.remaining,
         )
+        self.fleet = fleet_plan(self.hass, self.config_entry.data[CONF_BASE_URL], budget.cap)
         self._apply_fleet()
 
     async def _async_update_data(self) -> LinkyData:
@@ -123,8 +124,9 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         self._async_track_midnight()
 
     @callback
-    def async_fleet_changed(self) -> None:
-        """A meter of the same API host came or went: plan again, publish (and schedule)."""
+    def async_fleet_changed(self, plan: FleetPlan) -> None:
+        """A meter of this API host came or went: follow its new plan, publish, schedule."""
+        self.fleet = plan
         if self._running:
             self._apply_fleet()
             self.async_set_updated_data(self._snapshot())
@@ -177,10 +179,8 @@ class LinkyCoordinator(DataUpdateCoordinator[LinkyData]):
         return self.sync
 
     def _apply_fleet(self) -> None:
-        """Plan what the meters of this API host may spend now (`fleet`), and follow it."""
-        self.fleet = plan = fleet_plan(
-            self.hass, self.config_entry.data[CONF_BASE_URL], self.api.budget.cap
-        )
+        """Follow the plan of this API host's meters (`fleet`, planned when one comes or goes)."""
+        plan = self.fleet
         self._sync.backfill_reserve, self._sync.max_power_every = plan.reserve, plan.max_power_every
 
     @property

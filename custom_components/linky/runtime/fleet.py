@@ -103,6 +103,8 @@ class FleetScheduler:
             if not await self._async_run(decision):
                 self._async_wait_until(now + IDLE_STEP)
                 return
+        for member in self.members.values():  # banned or closed: nothing is next
+            member.async_fleet_stepped()
 
     def _pending(self, pdl: str) -> bool:
         sync = coordinator.sync if (coordinator := self.members.get(pdl)) else None
@@ -126,8 +128,6 @@ class FleetScheduler:
         result, outcome = ran
         self.policy.done(action, dt_util.utcnow(), outcome)
         LOGGER.debug("Linky fleet %s: %s of %s, %s", self.host, action.kind, action.pdl, result)
-        for member in self.members.values():
-            member.async_fleet_stepped()
         return result.requests > 0
 
     @callback
